@@ -1,0 +1,149 @@
+"""The `phextcc` command line.
+
+    phextcc FILE.phx [-O0..-O3] [--kernel K] [--emit ...] [-o OUT]   compile
+    phextcc run FILE(.phx|.siw) [options] NAME=VALUE...               execute
+    phextcc dis FILE.siw | phextcc as FILE.siws -o OUT.siw             binary <-> text
+    phextcc stats FILE.phx -ON [--json]                                static counts
+
+User mistakes print `file:line:col: error: ...` (or `error: ...`) and exit 1; an
+internal failure prints `internal compiler error` with the stage and exits 2.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from phextcc import __version__, driver
+from phextcc.cli_common import (
+    kernel_option,
+    load_program,
+    opt_option,
+    reports_errors,
+    write_bytes,
+    write_text,
+)
+from phextcc.cli_run import run_command
+
+EMIT_KINDS = ("ast", "ir", "siw-asm", "siw", "llvm", "asm", "obj")
+
+
+class DefaultCompileGroup(click.Group):
+    """`phextcc FILE ...` means `phextcc compile FILE ...`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in (
+                "--help", "-h", "--version"):
+            args = ["compile", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultCompileGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="phextcc")
+def main() -> None:
+    """phextcc: compile .phx kernels to packed vTPU SIW streams, and run them.
+
+    `phextcc FILE.phx -O3` compiles FILE.phx to FILE.siw; see the commands below.
+    """
+
+
+@main.command("compile")
+@click.argument("file")
+@opt_option
+@kernel_option
+@click.option("--emit", "emit", type=click.Choice(EMIT_KINDS), default="siw", show_default=True,
+              help="what to produce")
+@click.option("-o", "output", default=None, help="output file ('-' for stdout)")
+@click.option("-mcpu", "mcpu", default=None, help="target CPU for --emit llvm|asm|obj")
+@click.option("-mattr", "mattr", default=None, help="target features for --emit llvm|asm|obj")
+@click.option("--print-pipeline", is_flag=True, help="print the pass pipeline of the -O level")
+@reports_errors
+def compile_command(file: str, opt_level: int, kernel: str | None, emit: str,
+                    output: str | None, mcpu: str | None, mattr: str | None,
+                    print_pipeline: bool) -> None:
+    """Compile FILE.phx (default: write FILE.siw)."""
+    from phextcc.passes.pipeline import pipeline_spec
+
+    if print_pipeline:
+        click.echo(pipeline_spec(opt_level))
+        return
+    options = driver.Options(opt_level=opt_level, kernel=kernel)
+    source = driver.read_source(file)
+    if emit == "ast":
+        write_text(output, driver.format_ast(driver.check(source, file)) + "\n")
+        return
+    if emit == "ir":
+        from phextcc.ir.context import print_ir
+
+        write_text(output, print_ir(driver.compile_to_ir(source, file, options)))
+        return
+    program = driver.compile_source(source, file, options)
+    if emit == "siw-asm":
+        from phextcc.backend.siw_text import disassemble
+
+        write_text(output, disassemble(program))
+    elif emit == "siw":
+        from phextcc.backend.siw_format import encode
+
+        target = output or str(Path(file).with_suffix(".siw"))
+        write_bytes(target, encode(program))
+    else:
+        from runtime.jit.emit_native import emit_native
+
+        result = emit_native(program, emit, cpu=mcpu, mattr=mattr)
+        if isinstance(result, bytes):
+            write_bytes(output or str(Path(file).with_suffix(".o")), result)
+        else:
+            write_text(output, result)
+
+
+@main.command("dis")
+@click.argument("file")
+@click.option("-o", "output", default=None, help="output file")
+@reports_errors
+def dis_command(file: str, output: str | None) -> None:
+    """Disassemble a .siw binary (it is verified first)."""
+    from phextcc.backend.siw_format import decode
+    from phextcc.backend.siw_text import disassemble
+
+    write_text(output, disassemble(decode(driver.read_binary(file))))
+
+
+@main.command("as")
+@click.argument("file")
+@click.option("-o", "output", default=None, help="output file (default: FILE.siw)")
+@reports_errors
+def as_command(file: str, output: str | None) -> None:
+    """Assemble a .siws text file into a .siw binary."""
+    from phextcc.backend.siw_format import encode
+    from phextcc.backend.siw_text import assemble
+
+    program = assemble(driver.read_source(file), file)
+    write_bytes(output or str(Path(file).with_suffix(".siw")), encode(program))
+
+
+@main.command("stats")
+@click.argument("file")
+@opt_option
+@kernel_option
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@reports_errors
+def stats_command(file: str, opt_level: int, kernel: str | None, as_json: bool) -> None:
+    """Static counts per kernel: SIWs, ops per pipe, ops per SIW."""
+    from phextcc.backend.static_stats import static_stats
+
+    program = load_program(file, driver.Options(opt_level=opt_level, kernel=kernel))
+    table = static_stats(program)
+    if as_json:
+        click.echo(json.dumps(table, indent=2))
+        return
+    click.echo(f"{'kernel':<20} {'SIWs':>6} {'D':>6} {'S':>6} {'C':>6} {'ops/SIW':>8}")
+    for name, row in table.items():
+        ops = row["ops"]
+        click.echo(f"{name:<20} {row['siws']:>6} {ops['D']:>6} {ops['S']:>6} {ops['C']:>6} "
+                   f"{row['ops_per_siw']:>8.2f}")
+
+
+main.add_command(run_command)

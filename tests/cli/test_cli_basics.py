@@ -1,0 +1,58 @@
+"""The command line's contract: help, version, and clear errors for unusable files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from phextcc import __version__
+
+
+def test_help_lists_commands(phextcc) -> None:
+    result = phextcc("--help")
+    assert result.exit_code == 0
+    for command in ("compile", "run", "dis", "as", "stats"):
+        assert command in result.output
+
+
+def test_version(phextcc) -> None:
+    result = phextcc("--version")
+    assert result.exit_code == 0
+    assert __version__ in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("missing.phx", None, "no such file"),
+        ("empty.phx", "", "empty file"),
+        ("blank.phx", "  \n\t\n", "empty file"),
+        ("latin1.phx", b"kernel k() { \xff }", "not UTF-8"),
+    ],
+)
+def test_unusable_source_files(phextcc, tmp_path: Path, name: str, content, message: str) -> None:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    result = phextcc(str(path))
+    assert result.exit_code == 1
+    assert f"{path}: error: {message}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_directory_is_rejected(phextcc, tmp_path: Path) -> None:
+    result = phextcc(str(tmp_path))
+    assert result.exit_code == 1
+    assert "is a directory" in result.output
+
+
+def test_print_pipeline_is_data(phextcc, tmp_path: Path) -> None:
+    from phextcc.passes.pipeline import TIER_PIPELINES
+
+    for level, passes in TIER_PIPELINES.items():
+        result = phextcc("unused.phx", f"-O{level}", "--print-pipeline")
+        assert result.exit_code == 0
+        assert result.output.strip() == ",".join(passes)
