@@ -124,13 +124,15 @@ class Kind(enum.Enum):
     LANE = (None, "lane")  # message lane 0..3
     SLOT = (None, "spill")  # spill slot (8-byte units) in the sentron's spill area
     AXIS = (None, "axis")  # tensor axis 0..10
-    COND = (None, "")  # a Cond name
-    REDOP = (None, "")  # a RedOp name
-    HINT = (None, "")  # a Hint name
-    FENCE = (None, "")  # a Fence name
-    TYPE = (None, "")  # a Type name (source type of DCVT)
+    # The enum kinds share (None, ""); the third element keeps them distinct members
+    # (equal values would make them aliases of COND).
+    COND = (None, "", "cond")  # a Cond name
+    REDOP = (None, "", "redop")  # a RedOp name
+    HINT = (None, "", "hint")  # a Hint name
+    FENCE = (None, "", "fence")  # a Fence name
+    TYPE = (None, "", "type")  # a Type name (source type of DCVT)
 
-    def __init__(self, regclass: RegClass | None, prefix: str) -> None:
+    def __init__(self, regclass: RegClass | None, prefix: str, *tag: str) -> None:
         self.regclass = regclass
         self.prefix = prefix
 

@@ -160,12 +160,16 @@ class PrefetchHintResource(Resource):
 
 class CPipeEffect(MemoryEffect):
     """Read + write of the message network, so no generic pass removes, hoists, sinks or
-    reorders a communication op relative to another one."""
+    reorders a communication op relative to another one; and of memory too, because
+    tensors are shared by all sentrons: a communication op is a fence that loads and
+    stores must not cross (another sentron may read what was stored before a barrier)."""
 
     _EFFECTS = frozenset(
         (
             EffectInstance(MemoryEffectKind.READ, resource=CPipeResource()),
             EffectInstance(MemoryEffectKind.WRITE, resource=CPipeResource()),
+            EffectInstance(MemoryEffectKind.READ),
+            EffectInstance(MemoryEffectKind.WRITE),
         )
     )
 

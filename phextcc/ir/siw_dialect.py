@@ -45,6 +45,8 @@ from xdsl.irdl import (
     var_operand_def,
     var_result_def,
 )
+from xdsl.parser import Parser
+from xdsl.printer import Printer
 from xdsl.traits import IsTerminator
 from xdsl.utils.exceptions import VerifyException
 
@@ -55,19 +57,31 @@ from phextcc.backend.isa import Effect, Kind, OpInfo, RegClass, Role
 class SiwRegisterType(RegisterType):
     """A register of one vTPU register class (the class comes from the ISA table)."""
 
-    regclass: ClassVar[RegClass]
+    REGCLASS: ClassVar[RegClass]
+
+    @classmethod
+    def _class(cls) -> RegClass:
+        regclass = cls.__dict__.get("REGCLASS")
+        if regclass is None:  # the abstract base: xDSL probes it at class creation
+            raise NotImplementedError()
+        return regclass
 
     @classmethod
     def index_by_name(cls) -> dict[str, int]:
-        return {f"{cls.regclass.prefix}{i}": i for i in range(cls.regclass.count)}
+        regclass = cls._class()
+        return {f"{regclass.prefix}{i}": i for i in range(regclass.count)}
 
     @classmethod
     def infinite_register_prefix(cls) -> str:
-        return f"v{cls.regclass.prefix}"
+        return f"v{cls._class().prefix}"
 
     @classmethod
     def allocatable_registers(cls) -> Sequence[SiwRegisterType]:
-        return tuple(cls.from_index(i) for i in range(cls.regclass.count))
+        return tuple(cls.from_index(i) for i in range(cls._class().count))
+
+    @property
+    def regclass(self) -> RegClass:
+        return self._class()
 
     @property
     def number(self) -> int:
@@ -81,19 +95,19 @@ class SiwRegisterType(RegisterType):
 @irdl_attr_definition
 class RReg(SiwRegisterType):
     name = "siw.r"
-    regclass = RegClass.R
+    REGCLASS = RegClass.R
 
 
 @irdl_attr_definition
 class PReg(SiwRegisterType):
     name = "siw.p"
-    regclass = RegClass.P
+    REGCLASS = RegClass.P
 
 
 @irdl_attr_definition
 class MReg(SiwRegisterType):
     name = "siw.m"
-    regclass = RegClass.M
+    REGCLASS = RegClass.M
 
 
 REGISTER_TYPE_OF_CLASS: dict[RegClass, type[SiwRegisterType]] = {
@@ -194,7 +208,7 @@ class SiwOp(SiwInstruction):
     args = var_operand_def()
     res = var_result_def()
 
-    assembly_format = "$mnemonic `(` $args `)` $imms attr-dict `:` functional-type($args, $res)"
+    # Text form: siw.op "DADD.i64" (%a, %b) [imm, ...] {attrs} : (types) -> types
 
     def __init__(self, mnemonic: str, args: Sequence[SSAValue | Operation] = (),
                  imms: Sequence[int] = (), result_types: Sequence[Attribute] | None = None
@@ -214,6 +228,34 @@ class SiwOp(SiwInstruction):
     @property
     def immediates(self) -> tuple[int, ...]:
         return tuple(int(v) for v in self.imms.get_values())
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_string_literal(self.mnemonic.data)
+        printer.print_string(" (")
+        printer.print_list(self.args, printer.print_operand)
+        printer.print_string(") [")
+        printer.print_list(self.immediates, lambda v: printer.print_string(str(v)))
+        printer.print_string("]")
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_function_type([a.type for a in self.args], [r.type for r in self.res])
+
+    @classmethod
+    def parse(cls, parser: Parser) -> SiwOp:
+        mnemonic = parser.parse_str_literal("mnemonic")
+        position = parser.pos
+        args = parser.parse_comma_separated_list(
+            parser.Delimiter.PAREN, parser.parse_unresolved_operand)
+        imms = parser.parse_comma_separated_list(
+            parser.Delimiter.SQUARE, lambda: parser.parse_integer(allow_boolean=False))
+        attributes = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        function_type = parser.parse_function_type()
+        operands = parser.resolve_operands(args, function_type.inputs.data, position)
+        op = cls(mnemonic, operands, imms, function_type.outputs.data)
+        op.attributes.update(attributes)
+        return op
 
     def tied_registers(self) -> tuple[tuple[SSAValue, SSAValue], ...]:
         info = self.info
@@ -337,4 +379,4 @@ def _check_successor_arguments(op: SiwInstruction) -> None:
                 raise VerifyException(f"{op.name} passes {value.type} to {arg.type}")
 
 
-SIW = Dialect("siw", [SiwOp, BranchOp, JumpOp, HaltOp, UndefOp], [RReg, PReg, MReg])
+Siw = Dialect("siw", [SiwOp, BranchOp, JumpOp, HaltOp, UndefOp], [RReg, PReg, MReg])

@@ -1,0 +1,178 @@
+"""Tier-0 emission: allocated siw IR -> ``Program`` words, one real op per SIW.
+
+Each op fills the slot of its pipe and NOPs fill the other two. Blocks are laid out
+in region order; a conditional branch whose fall-through successor is not the next
+block gets a DJMP after it, and a jump to the next block is dropped. Branch targets
+are absolute SIW indices in the stream (kernels are laid out one after another).
+Register copies onto themselves (coalesced by allocation) and ``siw.undef`` emit
+nothing. DLDC constants are interned in the program's constant pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from xdsl.dialects.builtin import FileLineColLoc
+from xdsl.dialects.func import FuncOp
+from xdsl.ir import Block, Operation, SSAValue
+
+from phextcc.backend import isa
+from phextcc.backend.isa import Kind, OpInfo, Pipe, Role
+from phextcc.backend.program import Instr, Program, SourceLoc, Word
+from phextcc.backend.verifier import compute_deps
+from phextcc.ir.siw_dialect import (
+    BranchOp,
+    HaltOp,
+    JumpOp,
+    SiwOp,
+    SiwRegisterType,
+    UndefOp,
+    immediate_operands,
+)
+
+_U64 = (1 << 64) - 1
+_COPIES = frozenset({"DMOV", "SMOVP"})
+
+
+class EmissionError(Exception):
+    pass
+
+
+def register_number(value: SSAValue) -> int:
+    reg_type = value.type
+    if not isinstance(reg_type, SiwRegisterType):
+        raise EmissionError(f"{value} is not a register")
+    return reg_type.number
+
+
+@dataclass
+class _Pending:
+    """One op in layout order; ``target`` is filled once block addresses are known."""
+
+    info: OpInfo
+    args: list[int]
+    location: SourceLoc | None
+    target: Block | None = None  # the TARGET operand's block
+
+
+@dataclass
+class ProgramBuilder:
+    """Accumulates kernels into one program: stream, constant pool, locations."""
+
+    program: Program = field(default_factory=Program)
+    pool_index: dict[int, int] = field(default_factory=dict)
+
+    def intern(self, value: int) -> int:
+        bits = value & _U64
+        if bits not in self.pool_index:
+            self.pool_index[bits] = len(self.program.pool)
+            self.program.pool.append(bits)
+        return self.pool_index[bits]
+
+    def append(self, instr: Instr, location: SourceLoc | None) -> None:
+        words = self.program.words
+        slot = {Pipe.D: "d", Pipe.S: "s", Pipe.C: "c"}[instr.pipe]
+        word = Word(**{slot: instr})
+        deps = compute_deps(words[-1] if words else None, word)
+        words.append(Word(d=word.d, s=word.s, c=word.c, deps=deps))
+        self.program.locations.append(location)
+
+
+def source_location(op: Operation) -> SourceLoc | None:
+    loc = op.location
+    if isinstance(loc, FileLineColLoc) and loc.line.data >= 1:
+        return SourceLoc(loc.line.data, loc.column.data)
+    return None
+
+
+def _operand_values(info: OpInfo, uses: list[int], defs: list[int], imms: list[int]
+                    ) -> list[int]:
+    """Operand values in table order from the IR's uses, defs and immediates."""
+    args: list[int] = []
+    for operand in info.operands:
+        if operand.role is Role.USE:
+            args.append(uses.pop(0))
+        elif operand.role is Role.DEF:
+            args.append(defs.pop(0))
+        elif operand.role is Role.USEDEF:
+            used, defined = uses.pop(0), defs.pop(0)
+            if used != defined:
+                raise EmissionError(f"{info.mnemonic}: tied operand in r{used} and r{defined}")
+            args.append(used)
+        elif operand.kind is Kind.TARGET:
+            args.append(0)  # patched later
+        else:
+            args.append(imms.pop(0))
+    return args
+
+
+def _emit_op(builder: ProgramBuilder, op: SiwOp) -> list[_Pending]:
+    info = op.info
+    uses = [register_number(v) for v in op.args]
+    defs = [register_number(v) for v in op.res]
+    if info.mnemonic in _COPIES and uses == defs:
+        return []
+    imms = list(op.immediates)
+    for index, operand in enumerate(immediate_operands(info)):
+        if operand.kind is Kind.POOL:
+            imms[index] = builder.intern(imms[index])
+    return [_Pending(info, _operand_values(info, uses, defs, imms), source_location(op))]
+
+
+def _emit_branch(op: BranchOp, next_block: Block | None) -> list[_Pending]:
+    info = op.info
+    uses = [register_number(v) for v in op.args]
+    pending = [_Pending(info, _operand_values(info, uses, [], []), source_location(op),
+                        op.taken)]
+    if op.fallthrough is not next_block:
+        pending.append(_jump_to(op.fallthrough, source_location(op)))
+    return pending
+
+
+def _jump_to(block: Block, location: SourceLoc | None) -> _Pending:
+    return _Pending(isa.BY_MNEMONIC["DJMP"], [0], location, block)
+
+
+def _emit_jump(op: JumpOp, next_block: Block | None) -> list[_Pending]:
+    if op.dest is next_block:
+        return []
+    return [_jump_to(op.dest, source_location(op))]
+
+
+def _emit_halt(op: HaltOp) -> list[_Pending]:
+    return [_Pending(isa.BY_MNEMONIC["DHALT"], [], source_location(op))]
+
+
+Emitter = Callable[[ProgramBuilder, Operation, Block | None], list[_Pending]]
+
+EMITTERS: dict[type[Operation], Emitter] = {
+    SiwOp: lambda b, op, nxt: _emit_op(b, op),  # type: ignore[arg-type]
+    BranchOp: lambda b, op, nxt: _emit_branch(op, nxt),  # type: ignore[arg-type]
+    JumpOp: lambda b, op, nxt: _emit_jump(op, nxt),  # type: ignore[arg-type]
+    HaltOp: lambda b, op, nxt: _emit_halt(op),  # type: ignore[arg-type]
+    UndefOp: lambda b, op, nxt: [],
+}
+
+
+def emit_kernel(builder: ProgramBuilder, kernel: FuncOp) -> tuple[int, int]:
+    """Append one allocated kernel to the stream; returns (entry, length)."""
+    entry = len(builder.program.words)
+    blocks = list(kernel.body.blocks)
+    pending: list[_Pending] = []
+    address: dict[Block, int] = {}
+    for position, block in enumerate(blocks):
+        address[block] = entry + len(pending)
+        next_block = blocks[position + 1] if position + 1 < len(blocks) else None
+        for op in block.ops:
+            emitter = EMITTERS.get(type(op))
+            if emitter is None:
+                raise EmissionError(f"cannot emit {op.name}")
+            pending.extend(emitter(builder, op, next_block))
+    for item in pending:
+        args = item.args
+        if item.target is not None:
+            target_index = [o.kind for o in item.info.operands].index(Kind.TARGET)
+            args[target_index] = address[item.target]
+        builder.append(Instr(item.info, tuple(args)), item.location)
+    return entry, len(pending)

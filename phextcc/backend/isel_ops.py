@@ -1,0 +1,163 @@
+"""Instruction selection for straight-line arith and math ops: tables, not cases.
+
+Each IR op class maps to a D-op family; the typed variant comes from the IR type
+(bool is i64 holding 0/1, so bool logic uses the .i64 variants).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+
+from xdsl.dialects import arith, math
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, IntegerType
+from xdsl.ir import Operation
+
+from phextcc.backend.isa import Cond, Type
+from phextcc.backend.isel_builder import KernelSelector, SelectionError, machine_type
+
+Handler = Callable[[KernelSelector, Operation], None]
+
+# result = FAMILY(operands...), variant typed by the result.
+_BY_RESULT_TYPE: dict[type[Operation], str] = {
+    arith.AddiOp: "DADD", arith.SubiOp: "DSUB", arith.MuliOp: "DMUL",
+    arith.DivSIOp: "DDIV", arith.RemSIOp: "DREM",
+    arith.AddfOp: "DADD", arith.SubfOp: "DSUB", arith.MulfOp: "DMUL", arith.DivfOp: "DDIV",
+    arith.NegfOp: "DNEG",
+    arith.MinSIOp: "DMIN", arith.MaxSIOp: "DMAX",
+    arith.MinimumfOp: "DMIN", arith.MaximumfOp: "DMAX",
+    arith.AndIOp: "DAND", arith.OrIOp: "DOR", arith.XOrIOp: "DXOR",
+    arith.ShLIOp: "DSHL", arith.ShRSIOp: "DSHR",
+    math.SqrtOp: "DSQRT", math.ExpOp: "DEXP", math.LogOp: "DLOG", math.TanhOp: "DTANH",
+    math.FloorOp: "DFLOOR", math.CeilOp: "DCEIL",
+    math.AbsFOp: "DABS", math.AbsIOp: "DABS",
+    math.FmaOp: "DFMA", math.CtPopOp: "DPOPCNT",
+}
+
+_CMPI: dict[str, Cond] = {"eq": Cond.EQ, "ne": Cond.NE, "slt": Cond.LT, "sle": Cond.LE,
+                          "sgt": Cond.GT, "sge": Cond.GE}
+# Ordered predicates are false on NaN, une is true on NaN: exactly DCMP's float rules.
+_CMPF: dict[str, Cond] = {"oeq": Cond.EQ, "une": Cond.NE, "olt": Cond.LT, "ole": Cond.LE,
+                          "ogt": Cond.GT, "oge": Cond.GE}
+
+_BOOL = IntegerType(1)
+
+
+def select_by_result_type(sel: KernelSelector, op: Operation) -> None:
+    family = _BY_RESULT_TYPE[type(op)]
+    result = op.results[0]
+    args = [sel.reg(v) for v in op.operands]
+    sel.bind(result, sel.typed(family, machine_type(result.type), args))
+
+
+def select_constant(sel: KernelSelector, op: Operation) -> None:
+    assert isinstance(op, arith.ConstantOp)
+    sel.bind(op.result, sel.constant(constant_bits(op)))
+
+
+def constant_bits(op: arith.ConstantOp) -> int:
+    """The register pattern of a scalar constant (see the machine model)."""
+    value = op.value
+    t = machine_type(op.result.type)
+    if isinstance(value, IntegerAttr):
+        number = value.value.data
+        if op.result.type == _BOOL:
+            number = 1 if number else 0
+        return number & ((1 << 64) - 1)
+    if isinstance(value, FloatAttr):
+        if t is Type.F32:
+            return struct.unpack("<I", struct.pack("<f", value.value.data))[0]
+        return struct.unpack("<Q", struct.pack("<d", value.value.data))[0]
+    raise SelectionError(f"unsupported constant {value}")
+
+
+def _predicate_name(op: arith.CmpiOp | arith.CmpfOp, names: list[str]) -> str:
+    return names[op.predicate.value.data]
+
+
+def select_cmpi(sel: KernelSelector, op: Operation) -> None:
+    assert isinstance(op, arith.CmpiOp)
+    name = _predicate_name(op, arith.CMPI_COMPARISON_OPERATIONS)
+    _compare(sel, op, _CMPI, name)
+
+
+def select_cmpf(sel: KernelSelector, op: Operation) -> None:
+    assert isinstance(op, arith.CmpfOp)
+    name = _predicate_name(op, arith.CMPF_COMPARISON_OPERATIONS)
+    _compare(sel, op, _CMPF, name)
+
+
+def _compare(sel: KernelSelector, op: arith.CmpiOp | arith.CmpfOp, table: dict[str, Cond],
+             name: str) -> None:
+    cond = table.get(name)
+    if cond is None:
+        raise SelectionError(f"{op.name} predicate {name} is outside the IR contract")
+    t = machine_type(op.lhs.type)
+    sel.bind(op.result, sel.typed("DCMP", t, [sel.reg(op.lhs), sel.reg(op.rhs)], [cond]))
+
+
+def select_select(sel: KernelSelector, op: Operation) -> None:
+    assert isinstance(op, arith.SelectOp)
+    args = [sel.reg(op.cond), sel.reg(op.lhs), sel.reg(op.rhs)]
+    sel.bind(op.result, sel.value_op("DSEL", args))
+
+
+def select_subi(sel: KernelSelector, op: Operation) -> None:
+    """``subi 0, x`` is the contract's integer negation: DNEG."""
+    assert isinstance(op, arith.SubiOp)
+    t = machine_type(op.result.type)
+    lhs = op.lhs.owner
+    if isinstance(lhs, arith.ConstantOp) and isinstance(lhs.value, IntegerAttr) \
+            and lhs.value.value.data == 0 and op.result.type != _BOOL:
+        sel.bind(op.result, sel.typed("DNEG", t, [sel.reg(op.rhs)]))
+        return
+    sel.bind(op.result, sel.typed("DSUB", t, [sel.reg(op.lhs), sel.reg(op.rhs)]))
+
+
+def select_conversion(sel: KernelSelector, op: Operation) -> None:
+    """DCVT.<to> rd, rs, <from>; conversions from or to bool are special."""
+    source, result = op.operands[0], op.results[0]
+    if source.type == _BOOL:
+        _convert_from_bool(sel, op)
+        return
+    if result.type == _BOOL:  # trunci to i1 keeps the low bit
+        one = sel.constant(1)
+        sel.bind(result, sel.typed("DAND", Type.I64, [sel.reg(source), one]))
+        return
+    from_type, to_type = machine_type(source.type), machine_type(result.type)
+    if from_type is to_type:  # i32 -> i32 cannot occur, but a no-op is still right
+        sel.bind(result, sel.reg(source))
+        return
+    sel.bind(result, sel.typed("DCVT", to_type, [sel.reg(source)], [from_type]))
+
+
+def _convert_from_bool(sel: KernelSelector, op: Operation) -> None:
+    source, result = op.operands[0], op.results[0]
+    value = sel.reg(source)
+    to_type = machine_type(result.type)
+    if isinstance(op, arith.ExtSIOp):  # sign extension of a 1-bit 1 is -1
+        sel.bind(result, sel.typed("DNEG", to_type, [value]))
+    elif to_type.is_float:  # sitofp/uitofp of 0/1
+        signed = -1 if isinstance(op, arith.SIToFPOp) else 1
+        if signed < 0:
+            value = sel.typed("DNEG", Type.I64, [value])
+        sel.bind(result, sel.typed("DCVT", to_type, [value], [Type.I64]))
+    else:  # extui: the register already holds 0/1
+        sel.bind(result, value)
+
+
+STRAIGHT_LINE_HANDLERS: dict[type[Operation], Handler] = {
+    **{cls: select_by_result_type for cls in _BY_RESULT_TYPE},
+    arith.SubiOp: select_subi,
+    arith.ConstantOp: select_constant,
+    arith.CmpiOp: select_cmpi,
+    arith.CmpfOp: select_cmpf,
+    arith.SelectOp: select_select,
+    arith.ExtSIOp: select_conversion,
+    arith.ExtUIOp: select_conversion,
+    arith.TruncIOp: select_conversion,
+    arith.SIToFPOp: select_conversion,
+    arith.FPToSIOp: select_conversion,
+    arith.ExtFOp: select_conversion,
+    arith.TruncFOp: select_conversion,
+}

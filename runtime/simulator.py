@@ -1,0 +1,126 @@
+"""The reference simulator: runs one kernel of a decoded ``Program`` on S sentrons.
+
+    result = simulate(program, "saxpy", [x, y, 2.0], sentrons=4)
+    result.stats.to_json()
+
+Tensor arguments are the caller's numpy arrays, written in place. With
+``collect_stats`` the cycle model (profile ``zen4`` or ``spec``) runs beside the
+functional simulation; without it the simulator runs its fast path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from phextcc.backend.program import KernelInfo, Program
+from runtime.binding import BoundArguments, bind_arguments
+from runtime.cache_model import CoreCaches, shared_last_level
+from runtime.cycle_model import SentronTiming, WordMeta, word_meta
+from runtime.decode import decode_kernel
+from runtime.errors import SentronCountError
+from runtime.phext_memory import PhextPageTable
+from runtime.profiles import get_profile
+from runtime.sentron_state import SentronState
+from runtime.sentrons import Scheduler, run_all, run_fast, run_tracked
+from runtime.stats import Stats, collect_stats
+
+DEFAULT_MAX_SIWS = 1 << 40
+
+
+@dataclass
+class SimResult:
+    """What a run leaves behind: the bound arguments (tensors were updated in
+    place), each sentron's final registers, and the statistics (None if off)."""
+
+    kernel: str
+    arguments: BoundArguments
+    registers: list[list]
+    spill: list[list[int]]
+    siws: int
+    stats: Stats | None
+
+    @property
+    def tensors(self) -> dict[int, np.ndarray]:
+        return self.arguments.tensors
+
+
+def check_sentron_count(kernel: KernelInfo, count: int) -> None:
+    if count < 1:
+        raise SentronCountError(f"at least one sentron is needed, got {count}")
+    if count < kernel.min_sentrons:
+        raise SentronCountError(f"kernel '{kernel.name}' needs at least {kernel.min_sentrons} "
+                                f"sentrons, got {count}")
+    if kernel.max_sentrons and count > kernel.max_sentrons:
+        raise SentronCountError(f"kernel '{kernel.name}' supports at most "
+                                f"{kernel.max_sentrons} sentrons, got {count}")
+
+
+def _memory_for(bound: BoundArguments) -> PhextPageTable:
+    memory = PhextPageTable()
+    for index, array in bound.tensors.items():
+        memory.add_tensor(index, bound.kernel.params[index].name, array)
+    return memory
+
+
+def _locator(program: Program):
+    def locate(siw: int) -> str:
+        if 0 <= siw < len(program.locations):
+            loc = program.locations[siw]
+            if loc is not None:
+                name = program.source_name or "<source>"
+                return f"{name}:{loc.line}:{loc.col}"
+        return ""
+    return locate
+
+
+def simulate(program: Program, kernel: str, args: Sequence | Mapping, *, sentrons: int = 1,
+             profile: str = "zen4", collect_stats: bool = True,
+             max_siws: int = DEFAULT_MAX_SIWS) -> SimResult:
+    """Run ``kernel`` of ``program`` on ``sentrons`` sentrons with ``args``."""
+    info = program.kernel(kernel)
+    check_sentron_count(info, sentrons)
+    bound = bind_arguments(info, args)
+    memory = _memory_for(bound)
+    scheduler = Scheduler(sentrons)
+    machine = get_profile(profile)
+    last_level = shared_last_level(machine) if collect_stats else None
+    states: list[SentronState] = []
+    timings: list[SentronTiming] = []
+    core_caches: list[CoreCaches] = []
+    for sid in range(sentrons):
+        st = SentronState(sid=sid, count=sentrons, spill=[0] * info.spill_words,
+                          pc=info.entry, memory=memory, bound=bound,
+                          pool=list(program.pool), scheduler=scheduler)
+        if last_level is not None:
+            caches = CoreCaches(machine, last_level)
+            st.timing = SentronTiming(machine, caches, memory.translation_cache(sid))
+            timings.append(st.timing)
+            core_caches.append(caches)
+        st.code = decode_kernel(program, info, st)
+        states.append(st)
+    scheduler.states = states
+    locate = _locator(program)
+    if collect_stats:
+        metas: list[WordMeta | None] = [None] * info.entry + [
+            word_meta(program.words[i], i, machine)
+            for i in range(info.entry, info.entry + info.length)] + [None]
+
+        def runner(st: SentronState, limit: int) -> tuple[int, int]:
+            return run_tracked(st, limit, metas)
+        total = run_all(states, runner, max_siws, locate)
+    else:
+        total = run_all(states, run_fast, max_siws, locate)
+    stats = None
+    if collect_stats:
+        stats = collect_stats_of(timings, core_caches, memory, sentrons, machine.name)
+    return SimResult(kernel, bound, [st.registers for st in states],
+                     [st.spill for st in states], total, stats)
+
+
+def collect_stats_of(timings: list[SentronTiming], caches: list[CoreCaches],
+                     memory: PhextPageTable, sentrons: int, profile: str) -> Stats:
+    tlbs = [memory.translation_cache(sid) for sid in range(sentrons)]
+    return collect_stats(timings, caches, tlbs, profile)

@@ -1,0 +1,104 @@
+"""Tier-0 emission: one op per word, exact deps, resolved targets, pool, locations."""
+
+from __future__ import annotations
+
+import numpy as np
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ArrayAttr, FunctionType, ModuleOp, StringAttr
+from xdsl.ir import Block, Region
+
+from phextcc.backend.codegen import program_from_siw
+from phextcc.backend.isa import Kind
+from phextcc.backend.verifier import compute_deps, verify
+from phextcc.ir.siw_dialect import BranchOp, HaltOp, JumpOp, SiwOp
+from tests.backend.backend_helpers import compile_source, run
+
+TWO_KERNELS = """
+kernel first(out: i64[2]) {
+    out[0] = 5000000000;
+    for i in 0..2 { out[1] += i; }
+}
+kernel second(n: i64, out: i64[1]) {
+    var s: i64 = 0;
+    for i in 0..n { s += 5000000000; }
+    out[0] = s;
+}
+"""
+
+
+def test_one_real_op_per_word_with_exact_deps_and_verified() -> None:
+    program = compile_source(TWO_KERNELS)
+    verify(program)
+    previous = None
+    for word in program.words:
+        assert sum(not op.is_nop for op in word.ops) == 1
+        assert word.deps == compute_deps(previous, word)
+        previous = word
+
+
+def test_kernels_are_laid_out_in_order_and_branches_stay_inside() -> None:
+    program = compile_source(TWO_KERNELS)
+    first, second = program.kernels
+    assert (first.entry, second.entry) == (0, first.length)
+    assert second.entry + second.length == len(program.words)
+    for kernel in program.kernels:
+        for index in range(kernel.entry, kernel.entry + kernel.length):
+            instr = program.words[index].d
+            for operand, value in zip(instr.info.operands, instr.args):
+                if operand.kind is Kind.TARGET:
+                    assert kernel.entry <= value < kernel.entry + kernel.length
+        assert program.words[kernel.entry + kernel.length - 1].d.info.mnemonic == "DHALT"
+
+
+def test_constant_pool_is_deduplicated_across_kernels() -> None:
+    program = compile_source(TWO_KERNELS)
+    assert program.pool == [5000000000]
+    loads = [w.d.args for w in program.words if w.d.info.mnemonic == "DLDC"]
+    assert len(loads) == 2 and all(args[1] == 0 for args in loads)
+    out = np.zeros(1, np.int64)
+    run(program, "second", {"n": 3, "out": out})
+    assert out[0] == 15000000000
+
+
+def test_source_locations_follow_the_ir_ops() -> None:
+    source = "kernel k(x: f32[N]) {\n    for i in 0..N {\n        x[i] = x[i] * 2.0;\n    }\n}\n"
+    program = compile_source(source)
+    assert program.source_name == "test.phx"
+    assert len(program.locations) == len(program.words)
+    gather = next(i for i, w in enumerate(program.words) if w.s.info.family == "SGATHER")
+    scatter = next(i for i, w in enumerate(program.words) if w.s.info.family == "SSCATTR")
+    branch = next(i for i, w in enumerate(program.words) if w.d.info.family == "DBR")
+    assert program.locations[gather].line == 3 and program.locations[scatter].line == 3
+    assert program.locations[branch].line == 2
+
+
+def test_coalesced_copies_vanish_and_jumps_to_the_next_block_are_dropped() -> None:
+    program = compile_source("kernel k(n: i64, out: i64[1]) "
+                             "{ var s: i64 = 0; for i in 0..n { s += i; } out[0] = s; }")
+    for word in program.words:
+        if word.d.info.mnemonic == "DMOV":
+            assert word.d.args[0] != word.d.args[1]
+        if word.d.info.mnemonic == "DJMP":
+            assert word.d.args[0] != program.words.index(word) + 1
+
+
+def _kernel(blocks: list[Block]) -> ModuleOp:
+    kernel = func.FuncOp("k", FunctionType.from_lists([], []), Region(blocks))
+    kernel.attributes["phx.param_names"] = ArrayAttr([])
+    kernel.attributes["siw.param_types"] = ArrayAttr([])
+    kernel.attributes["phx.symbols"] = ArrayAttr[StringAttr]([])
+    return ModuleOp([kernel])
+
+
+def test_a_fall_through_that_is_not_next_gets_a_jump() -> None:
+    entry, later, taken = Block(), Block(), Block()
+    flag = SiwOp("DMOVI", [], [0])
+    entry.add_ops([flag, BranchOp("DBNZ", [flag.res[0]], taken, later)])
+    taken.add_op(HaltOp())  # laid out before `later`
+    later.add_ops([SiwOp("DMOVI", [], [1]), JumpOp(taken)])
+    program = program_from_siw(_kernel([entry, taken, later]))
+    names = [w.d.info.mnemonic for w in program.words]
+    assert names == ["DMOVI", "DBNZ", "DJMP", "DHALT", "DMOVI", "DJMP"]
+    assert program.words[1].d.args[1] == 3  # DBNZ -> taken
+    assert program.words[2].d.args[0] == 4  # fall through -> later
+    assert program.words[5].d.args[0] == 3
