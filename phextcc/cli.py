@@ -26,6 +26,7 @@ from phextcc.cli_common import (
     write_text,
 )
 from phextcc.cli_run import run_command
+from phextcc.embedding.cache_cli import cache_command
 
 EMIT_KINDS = ("ast", "ir", "siw-asm", "siw", "llvm", "asm", "obj")
 
@@ -92,7 +93,7 @@ def compile_command(file: str, opt_level: int, kernel: str | None, emit: str,
     else:
         from runtime.jit.emit_native import emit_native
 
-        result = emit_native(program, emit, cpu=mcpu, mattr=mattr)
+        result = emit_native(program, emit, cpu=mcpu, mattr=mattr, opt_level=opt_level)
         if isinstance(result, bytes):
             write_bytes(output or str(Path(file).with_suffix(".o")), result)
         else:
@@ -147,3 +148,4 @@ def stats_command(file: str, opt_level: int, kernel: str | None, as_json: bool) 
 
 
 main.add_command(run_command)
+main.add_command(cache_command)

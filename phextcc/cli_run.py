@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -104,15 +105,21 @@ def summarise(name: str, array: np.ndarray) -> str:
 
 
 def execute(program, kernel: str, args: dict[str, Any], engine: str, sentrons: int,
-            opt_level: int, profile: str):  # -> stats object or None
+            opt_level: int, profile: str, checks: bool, repeat: int):  # -> stats or None
+    """Run once on the chosen engine; with the JIT and ``repeat`` > 1, run ``repeat``
+    times and print the median kernel time (compilation excluded)."""
     if engine == "sim":
         from runtime.simulator import simulate
 
         return simulate(program, kernel, args, sentrons=sentrons, profile=profile).stats
     from runtime.jit import jit_compile, run
 
-    native = jit_compile(program, opt_level=opt_level)
-    run(native, kernel, args, sentrons=sentrons)
+    native = jit_compile(program, opt_level=opt_level, checks=checks)
+    seconds = [run(native, kernel, args, sentrons=sentrons).seconds
+               for _ in range(max(1, repeat))]
+    if repeat > 1:
+        click.echo(f"median kernel time over {repeat} runs: "
+                   f"{statistics.median(seconds) * 1e3:.4f} ms")
     return None
 
 
@@ -121,8 +128,8 @@ def execute(program, kernel: str, args: dict[str, Any], engine: str, sentrons: i
 @click.argument("assignments", nargs=-1)
 @kernel_option
 @opt_option
-@click.option("--engine", type=click.Choice(["sim", "jit"]), default="sim", show_default=True,
-              help="reference simulator or native code")
+@click.option("--engine", type=click.Choice(["jit", "sim"]), default="jit", show_default=True,
+              help="native code (jit) or the reference simulator (sim)")
 @click.option("--sentrons", type=click.IntRange(1, 1024), default=1, show_default=True)
 @click.option("--out", "out_dir", default=None, help="write every tensor to DIR/NAME.npy")
 @click.option("--random", "use_random", is_flag=True,
@@ -130,12 +137,17 @@ def execute(program, kernel: str, args: dict[str, Any], engine: str, sentrons: i
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--profile", type=click.Choice(["zen4", "spec"]), default="zen4",
               show_default=True, help="latency profile of the simulator's cycle model")
+@click.option("--repeat", type=click.IntRange(1, 100000), default=1, show_default=True,
+              help="(jit) run N times and print the median kernel time")
+@click.option("--unchecked", is_flag=True,
+              help="(jit) drop the bounds checks the compiler could not prove")
 @click.option("--stats", "show_stats", is_flag=True, help="print simulator statistics")
 @click.option("--stats-json", "stats_json", default=None, help="write statistics as JSON")
 @reports_errors
 def run_command(file: str, assignments: tuple[str, ...], kernel: str | None, opt_level: int,
                 engine: str, sentrons: int, out_dir: str | None, use_random: bool, seed: int,
-                profile: str, show_stats: bool, stats_json: str | None) -> None:
+                profile: str, repeat: int, unchecked: bool, show_stats: bool,
+                stats_json: str | None) -> None:
     """Run a kernel of FILE (.phx, .siws or .siw) with NAME=VALUE arguments
     (a scalar literal such as 2.5, 7, true, or a path to a .npy file)."""
     program = load_program(file, driver.Options(opt_level=opt_level))
@@ -150,7 +162,10 @@ def run_command(file: str, assignments: tuple[str, ...], kernel: str | None, opt
         if unknown:
             raise ArgumentSyntaxError(f"kernel '{info.name}' has no parameter "
                                       f"{', '.join(repr(u) for u in unknown)}")
-    stats = execute(program, info.name, args, engine, sentrons, opt_level, profile)
+    if (show_stats or stats_json) and engine == "jit":
+        engine = "sim"  # statistics are the simulator's; native runs have no cycle model
+    stats = execute(program, info.name, args, engine, sentrons, opt_level, profile,
+                    not unchecked, repeat)
     tensors = {p.name: args[p.name] for p in info.params if p.is_tensor}
     if use_random:
         for name, array in tensors.items():
@@ -163,5 +178,3 @@ def run_command(file: str, assignments: tuple[str, ...], kernel: str | None, opt
         click.echo(stats.format_text())
     if stats is not None and stats_json:
         Path(stats_json).write_text(json.dumps(stats.to_json(), indent=2) + "\n")
-    if stats is None and (show_stats or stats_json):
-        click.echo("note: statistics come from the simulator (--engine sim)", err=True)

@@ -80,7 +80,11 @@ def _scalar_bits(param: Param, value: object) -> int:
         return i32_bits(number) if param.dtype == "i32" else i64_bits(number)
     if isinstance(value, (numbers.Real, np.floating, np.integer)) and not isinstance(
             value, np.complexfloating):
-        number_f = float(value)  # type: ignore[arg-type]
+        try:
+            number_f = float(value)  # type: ignore[arg-type]
+        except OverflowError:
+            raise ArgumentError(param.name, f"value {value} does not fit in "
+                                f"{param.dtype}") from None
         return f32_bits(number_f) if param.dtype == "f32" else f64_bits(number_f)
     raise ArgumentError(param.name, f"expected a number ({param.dtype}), got "
                         f"{_describe(value)}")

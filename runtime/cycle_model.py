@@ -15,14 +15,16 @@ charged to one cause, so ``cycles == siws + sum(stall_cycles)`` always holds:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from phextcc.backend.isa import Effect, Pipe, Role
 from phextcc.backend.program import Word
 from runtime.cache_model import CoreCaches
+from runtime.errors import VtpuRuntimeError
 from runtime.phext_memory import TranslationCache
 from runtime.profiles import Profile
-from runtime.sentron_state import SentronState, reg_index
+from runtime.sentron_state import BLOCKED, HALT, SentronState, reg_index
 
 STALL_CAUSES = ("raw_d", "raw_s", "raw_c", "memory", "ppt_miss", "recv_wait",
                 "barrier_wait", "branch")
@@ -74,65 +76,91 @@ def word_meta(word: Word, index: int, profile: Profile) -> WordMeta:
 class SentronTiming:
     """The timing state of one sentron (its own core's pipes and caches)."""
 
-    def __init__(self, profile: Profile, caches: CoreCaches, tlb: TranslationCache) -> None:
+    def __init__(self, profile: Profile, caches: CoreCaches, tlb: TranslationCache,
+                 words: int) -> None:
         self.profile = profile
         self.caches = caches
         self.tlb = tlb
         self.message_latency = profile.message_latency
+        self.load_latency = profile.latency["load"]
+        self.mispredict = profile.branch_mispredict
         self.ready = [0] * 28
         self.ready_cause = ["raw_d"] * 28
         self.next_issue = 0
-        self.base = 0
-        self.candidate = 0
-        self.candidate_cause = ""
+        self.candidate = 0  # earliest issue cycle of the word being executed
         self.s_busy = 0
         self.stalls = dict.fromkeys(STALL_CAUSES, 0)
-        self.siws = 0
-        self.ops = [0, 0, 0]
-        self.nops = [0, 0, 0]
+        self.executed = [0] * words  # per SIW index: op counts are summed at the end
         self.cycles = 0
 
-    def pre_issue(self, meta: WordMeta) -> None:
-        """The earliest issue cycle from registers and pipes (before the word runs,
-        so a collective knows when this sentron arrived)."""
-        t = self.base = self.next_issue
-        cause = ""
-        if meta.has_s_op and self.s_busy > t:
-            t, cause = self.s_busy, "ppt_miss"
-        ready = self.ready
-        for reg in meta.uses:
-            if ready[reg] > t:
-                t, cause = ready[reg], self.ready_cause[reg]
-        self.candidate, self.candidate_cause = t, cause
+    def run(self, st: SentronState, limit: int,
+            metas: Sequence[WordMeta | None]) -> tuple[int, int]:
+        """Run ``st`` for up to ``limit`` SIWs, timing each word: (SIWs executed,
+        status) with status 0 (quantum used), HALT or BLOCKED.
 
-    def retire(self, meta: WordMeta, st: SentronState, pc: int, taken: bool) -> None:
-        issue = self.candidate
-        if issue > self.base:
-            self.stalls[self.candidate_cause] += issue - self.base
-        if st.wait_until > issue:
-            self.stalls[st.wait_cause] += st.wait_until - issue
-            issue = st.wait_until
-        load_ready = issue + self.profile.latency["load"]
-        event = st.mem_event
-        if event is not None:
-            load_ready = self._memory(event.kind, event.coord, event.address, event.hint, issue)
-        for reg, latency, cause in meta.defs:
-            self.ready[reg] = load_ready if latency == LOAD_LATENCY else issue + latency
-            self.ready_cause[reg] = cause
-        self.siws += 1
-        ops = meta.ops
-        self.ops[0] += ops[0]
-        self.ops[1] += ops[1]
-        self.ops[2] += ops[2]
-        nops = meta.nops
-        self.nops[0] += nops[0]
-        self.nops[1] += nops[1]
-        self.nops[2] += nops[2]
-        self.next_issue = issue + 1
-        if meta.branch_target is not None and taken != meta.predicted_taken:
-            self.stalls["branch"] += self.profile.branch_mispredict
-            self.next_issue += self.profile.branch_mispredict
-        self.cycles = issue + 1
+        Per word: the earliest issue cycle from the scoreboard is known before the
+        word runs (a collective records it as this sentron's arrival; a send stamps
+        its message with it), then the word runs, then waits, memory latencies and
+        the branch outcome are accounted. Kept in one loop with locals because it
+        runs once per simulated SIW."""
+        code = st.code
+        pc = st.pc
+        executed = 0
+        ready, ready_cause, stalls, counts = self.ready, self.ready_cause, self.stalls, \
+            self.executed
+        next_issue, load_latency, mispredict = self.next_issue, self.load_latency, \
+            self.mispredict
+        status = 0
+        try:
+            while executed < limit:
+                meta = metas[pc]
+                if meta is None:
+                    code[pc]()  # outside the kernel: raises
+                    raise AssertionError("unreachable")
+                base = t = next_issue
+                cause = ""
+                if meta.has_s_op and self.s_busy > t:
+                    t, cause = self.s_busy, "ppt_miss"
+                for reg in meta.uses:
+                    if ready[reg] > t:
+                        t, cause = ready[reg], ready_cause[reg]
+                self.candidate = t
+                st.mem_event = None
+                st.wait_until = 0
+                outcome = code[pc]()
+                if outcome == BLOCKED:
+                    status = BLOCKED
+                    break
+                if t > base:
+                    stalls[cause] += t - base
+                if st.wait_until > t:
+                    stalls[st.wait_cause] += st.wait_until - t
+                    t = st.wait_until
+                event = st.mem_event
+                load_ready = t + load_latency if event is None else self._memory(*event, t)
+                for reg, latency, def_cause in meta.defs:
+                    ready[reg] = load_ready if latency == LOAD_LATENCY else t + latency
+                    ready_cause[reg] = def_cause
+                counts[pc] += 1
+                executed += 1
+                self.cycles = next_issue = t + 1
+                taken = outcome is not None and outcome >= 0
+                if meta.branch_target is not None and taken != meta.predicted_taken:
+                    stalls["branch"] += mispredict
+                    next_issue += mispredict
+                if outcome is None:
+                    pc += 1
+                elif taken:
+                    pc = outcome
+                else:
+                    status = HALT
+                    break
+        except VtpuRuntimeError as error:
+            raise error.locate(pc) from None
+        finally:
+            st.pc = pc
+            self.next_issue = next_issue
+        return executed, status
 
     def _memory(self, kind: str, coord: int, address: int | None, hint: int,
                 issue: int) -> int:
@@ -143,7 +171,7 @@ class SentronTiming:
             translation += profile.ppt_miss
             self.s_busy = issue + 1 + profile.ppt_miss
         if address is None:
-            return issue + translation + profile.latency["load"]
+            return issue + translation + self.load_latency
         if kind == "prefetch":
             self.caches.prefetch(address, hint, issue)
             return issue
@@ -153,3 +181,12 @@ class SentronTiming:
         ready, _ = self.caches.access(address, issue + translation)
         return ready
 
+    def totals(self, metas: list[WordMeta | None]) -> tuple[int, list[int], list[int]]:
+        """(SIWs, real ops per pipe, NOPs per pipe) executed by this sentron."""
+        ops, nops = [0, 0, 0], [0, 0, 0]
+        for count, meta in zip(self.executed, metas):
+            if count and meta is not None:
+                for pipe in range(3):
+                    ops[pipe] += count * meta.ops[pipe]
+                    nops[pipe] += count * meta.nops[pipe]
+        return sum(self.executed), ops, nops

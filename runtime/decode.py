@@ -11,8 +11,6 @@ reads get snapshot semantics, so every op sees the registers from before the wor
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from phextcc.backend.isa import Role
 from phextcc.backend.program import Instr, KernelInfo, Program, Word
 from runtime.errors import ControlFlowError
@@ -144,8 +142,7 @@ def decode_kernel(program: Program, kernel: KernelInfo, st: SentronState) -> lis
         ordered = [word.c, word.s, word.d]
         fns = [build_op(op, st) for op in ordered if not op.is_nop]
         first_blocks = not word.c.is_nop and word.c.info.family in BLOCKING_FAMILIES
-        for op in (word.d,):
-            _check_target(op, kernel, index)
+        _check_target(word.d, kernel, index)  # only D ops branch
         if has_internal_dependence(word):
             code.append(_snapshot(fns, st, first_blocks))
         else:
@@ -163,5 +160,3 @@ def _check_target(instr: Instr, kernel: KernelInfo, index: int) -> None:
         raise ControlFlowError(f"SIW {index}: {instr.info.mnemonic} targets SIW {target}, "
                                f"outside kernel '{kernel.name}'")
 
-
-WordFn = Callable[[], "int | None"]

@@ -1,7 +1,7 @@
 """Closure builders for S-pipe families: coordinates, loads and stores through
 the phext page table, prefetch/flush, SALLOC/SFREE, spill and fill.
 
-When timing is on (``st.timing`` set), memory ops also leave a ``MemoryEvent``
+When timing is on (``st.timing`` set), memory ops also leave a ``MemoryEvent`` tuple
 on the sentron for the cycle model; otherwise they skip that work entirely.
 """
 
@@ -13,7 +13,7 @@ from runtime.errors import MemoryFault
 from runtime.floatbits import M64, signed64
 from runtime.ops_dense import Builder, op_type, operands
 from runtime.phext_memory import COORD_MASK, OFFSET_BITS, OFFSET_MASK, pack_coordinate
-from runtime.sentron_state import MemoryEvent, OpFn, SentronState
+from runtime.sentron_state import OpFn, SentronState
 
 _ITEMSIZE = {Type.I32: 4, Type.I64: 8, Type.F32: 4, Type.F64: 8}
 
@@ -71,7 +71,7 @@ def build_gather(instr: Instr, st: SentronState) -> OpFn:
         if offset >= count:
             raise memory.fault(coord, t)
         R[d] = view[offset] & M64
-        st.mem_event = MemoryEvent("load", coord, region.base_address + offset * size)
+        st.mem_event = ("load", coord, region.base_address + offset * size, 0)
     return gather_tracked
 
 
@@ -97,7 +97,7 @@ def build_scatter(instr: Instr, st: SentronState) -> OpFn:
             raise memory.fault(coord, t)
         view[offset] = R[s] & mask
         if tracked:
-            st.mem_event = MemoryEvent("store", coord, region.base_address + offset * size)
+            st.mem_event = ("store", coord, region.base_address + offset * size, 0)
     return scatter
 
 
@@ -117,7 +117,7 @@ def _hint_op(instr: Instr, st: SentronState, kind: str, hint: int, offset: int) 
         region = memory.regions.get(region_id)
         address = None if region is None else \
             region.base_address + (coord & OFFSET_MASK) * region.itemsize
-        st.mem_event = MemoryEvent(kind, coord, address, hint)
+        st.mem_event = (kind, coord, address, hint)
     return hint_op
 
 

@@ -23,6 +23,7 @@ REGION_MASK = (1 << PHEXT_DIM_BITS) - 1
 FIRST_ALLOC_REGION = 1024
 REGION_LIMIT = 1 << PHEXT_DIM_BITS  # D10 has 11 bits
 COORD_MASK = (1 << 128) - 1
+SALLOC_MAX_WORDS = 1 << 28  # 2 GiB: a larger request is a bug, not a workload
 
 assert OFFSET_BITS == PHEXT_DIM_BITS * REGION_DIM
 
@@ -145,6 +146,9 @@ class PhextPageTable:
         base coordinate. Accessed as type t it holds words * 8 / sizeof(t) elements."""
         if words < 0:
             raise MemoryFault(f"SALLOC of a negative size ({words} words)")
+        if words > SALLOC_MAX_WORDS:
+            raise MemoryFault(f"SALLOC of {words} words exceeds the simulator's limit of "
+                              f"{SALLOC_MAX_WORDS} words")
         region_id = next((r for r in range(FIRST_ALLOC_REGION, REGION_LIMIT)
                           if r not in self.regions), None)
         if region_id is None:

@@ -47,14 +47,10 @@ def fresh_registers() -> list:
     return [0] * 24 + [ZERO_MESSAGE] * 4
 
 
-@dataclass(eq=False)
-class MemoryEvent:
-    """What the S-op of the last word did to memory (for the cycle model)."""
-
-    kind: str  # "load", "store", "prefetch", "flush"
-    coord: int
-    address: int | None  # real byte address, None when unmapped
-    hint: int = 0
+# What the S-op of the last word did to memory, for the cycle model: a plain
+# tuple (kind, coordinate, byte address or None when unmapped, hint) because
+# one is made per access. Kinds: "load", "store", "prefetch", "flush".
+MemoryEvent = tuple[str, int, "int | None", int]
 
 
 @dataclass(eq=False)

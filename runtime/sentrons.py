@@ -9,9 +9,8 @@ without any sentron executing a word, the run is deadlocked.
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
-from runtime.cycle_model import WordMeta
 from runtime.errors import (
     CollectiveMismatch,
     DeadlockError,
@@ -22,8 +21,6 @@ from runtime.sentron_state import BLOCKED, HALT, SentronState
 
 QUANTUM = 4096  # SIWs a sentron may run before the next one gets its turn
 
-_LATENCY_OF_KIND = {"sync": "sync", "collective": "collective"}
-
 
 class Scheduler:
     """Shared C-pipe state of one run."""
@@ -32,7 +29,8 @@ class Scheduler:
         self.count = count
         self.fifos: defaultdict[tuple[int, int], deque] = defaultdict(deque)
         self.states: list[SentronState] = []
-        self._arrivals: dict[int, tuple[tuple, int, int, int]] = {}  # sid -> key, value, cycle, pc
+        # sid -> (matching key, contribution, arrival cycle, SIW of the op)
+        self._arrivals: dict[int, tuple[tuple, int, int, int]] = {}
         self._results: dict[int, tuple[int, int]] = {}
 
     def collective(self, st: SentronState, key: tuple, value: int, arrival: int,
@@ -56,7 +54,7 @@ class Scheduler:
         result = combine([a[1] for a in arrivals])
         latency = 0
         if st.timing is not None:
-            latency = st.timing.profile.latency[_LATENCY_OF_KIND[latency_class]]
+            latency = st.timing.profile.latency[latency_class]
         release = max(a[2] for a in arrivals) + latency
         for sid in range(self.count):
             if sid != st.sid:
@@ -89,41 +87,6 @@ def run_fast(st: SentronState, limit: int) -> tuple[int, int]:
                 st.pc = pc
                 return executed, BLOCKED
             executed += 1
-    except VtpuRuntimeError as error:
-        st.pc = pc
-        raise error.locate(pc) from None
-    st.pc = pc
-    return executed, 0
-
-
-def run_tracked(st: SentronState, limit: int, metas: Sequence[WordMeta | None]) -> tuple[int, int]:
-    """``run_fast`` with the cycle model fed after every word."""
-    code, timing = st.code, st.timing
-    assert timing is not None
-    pc = st.pc
-    executed = 0
-    try:
-        while executed < limit:
-            meta = metas[pc]
-            if meta is not None:
-                timing.pre_issue(meta)
-            st.mem_event = None
-            st.wait_until = 0
-            outcome = code[pc]()
-            if outcome == BLOCKED:
-                st.pc = pc
-                return executed, BLOCKED
-            assert meta is not None
-            taken = outcome is not None and outcome >= 0
-            timing.retire(meta, st, pc, taken)
-            executed += 1
-            if outcome is None:
-                pc += 1
-            elif taken:
-                pc = outcome  # type: ignore[assignment]
-            else:
-                st.pc = pc
-                return executed, HALT
     except VtpuRuntimeError as error:
         st.pc = pc
         raise error.locate(pc) from None

@@ -10,7 +10,7 @@ functional simulation; without it the simulator runs its fast path.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,8 +24,9 @@ from runtime.errors import SentronCountError
 from runtime.phext_memory import PhextPageTable
 from runtime.profiles import get_profile
 from runtime.sentron_state import SentronState
-from runtime.sentrons import Scheduler, run_all, run_fast, run_tracked
-from runtime.stats import Stats, collect_stats
+from runtime.sentrons import Scheduler, run_all, run_fast
+from runtime.stats import Stats
+from runtime.stats import collect_stats as collect_stats_of
 
 DEFAULT_MAX_SIWS = 1 << 40
 
@@ -65,7 +66,8 @@ def _memory_for(bound: BoundArguments) -> PhextPageTable:
     return memory
 
 
-def _locator(program: Program):
+def _locator(program: Program) -> Callable[[int], str]:
+    """SIW index -> "file:line:col" from the program's debug info ("" if none)."""
     def locate(siw: int) -> str:
         if 0 <= siw < len(program.locations):
             loc = program.locations[siw]
@@ -96,31 +98,29 @@ def simulate(program: Program, kernel: str, args: Sequence | Mapping, *, sentron
                           pool=list(program.pool), scheduler=scheduler)
         if last_level is not None:
             caches = CoreCaches(machine, last_level)
-            st.timing = SentronTiming(machine, caches, memory.translation_cache(sid))
+            st.timing = SentronTiming(machine, caches, memory.translation_cache(sid),
+                                      info.entry + info.length + 1)
             timings.append(st.timing)
             core_caches.append(caches)
         st.code = decode_kernel(program, info, st)
         states.append(st)
     scheduler.states = states
     locate = _locator(program)
+    metas: list[WordMeta | None] = []
     if collect_stats:
-        metas: list[WordMeta | None] = [None] * info.entry + [
-            word_meta(program.words[i], i, machine)
-            for i in range(info.entry, info.entry + info.length)] + [None]
+        metas = [None] * info.entry + [word_meta(program.words[i], i, machine)
+                                       for i in range(info.entry, info.entry + info.length)]
+        metas.append(None)
 
         def runner(st: SentronState, limit: int) -> tuple[int, int]:
-            return run_tracked(st, limit, metas)
+            assert st.timing is not None
+            return st.timing.run(st, limit, metas)
         total = run_all(states, runner, max_siws, locate)
     else:
         total = run_all(states, run_fast, max_siws, locate)
     stats = None
     if collect_stats:
-        stats = collect_stats_of(timings, core_caches, memory, sentrons, machine.name)
+        tlbs = [memory.translation_cache(sid) for sid in range(sentrons)]
+        stats = collect_stats_of(timings, metas, core_caches, tlbs, machine.name)
     return SimResult(kernel, bound, [st.registers for st in states],
                      [st.spill for st in states], total, stats)
-
-
-def collect_stats_of(timings: list[SentronTiming], caches: list[CoreCaches],
-                     memory: PhextPageTable, sentrons: int, profile: str) -> Stats:
-    tlbs = [memory.translation_cache(sid) for sid in range(sentrons)]
-    return collect_stats(timings, caches, tlbs, profile)

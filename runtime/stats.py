@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runtime.cache_model import CoreCaches
-from runtime.cycle_model import STALL_CAUSES, SentronTiming
+from runtime.cycle_model import STALL_CAUSES, SentronTiming, WordMeta
 from runtime.phext_memory import TranslationCache
 
 _PIPES = ("D", "S", "C")
@@ -26,11 +26,26 @@ class SentronStats:
     def ops_per_cycle(self) -> float:
         return sum(self.ops.values()) / self.cycles if self.cycles else 0.0
 
+    @property
+    def pipe_bound(self) -> float:
+        """The best ops/cycle this op mix allows: each pipe retires at most one op
+        per cycle, so cycles >= the busiest pipe's ops."""
+        busiest = max(self.ops.values())
+        return sum(self.ops.values()) / busiest if busiest else 0.0
+
+    @property
+    def efficiency(self) -> float:
+        """ops/cycle achieved against the pipe bound (1.0 = the busiest pipe never idles)."""
+        bound = self.pipe_bound
+        return self.ops_per_cycle / bound if bound else 0.0
+
     def to_dict(self) -> dict[str, Any]:
         return {"sentron": self.sentron, "siws": self.siws, "ops": dict(self.ops),
                 "nops": dict(self.nops), "cycles": self.cycles,
                 "stall_cycles": dict(self.stall_cycles),
-                "ops_per_cycle": round(self.ops_per_cycle, 4)}
+                "ops_per_cycle": round(self.ops_per_cycle, 4),
+                "pipe_bound": round(self.pipe_bound, 4),
+                "efficiency": round(self.efficiency, 4)}
 
 
 @dataclass
@@ -70,6 +85,19 @@ class Stats:
             return 0.0
         return sum(s.ops_per_cycle for s in self.sentrons) / len(self.sentrons)
 
+    @property
+    def pipe_bound(self) -> float:
+        """Mean over sentrons of each one's pipe bound (see SentronStats)."""
+        if not self.sentrons:
+            return 0.0
+        return sum(s.pipe_bound for s in self.sentrons) / len(self.sentrons)
+
+    @property
+    def efficiency(self) -> float:
+        if not self.sentrons:
+            return 0.0
+        return sum(s.efficiency for s in self.sentrons) / len(self.sentrons)
+
     def to_json(self) -> dict[str, Any]:
         return {"siws": self.siws, "ops": self.ops, "nops": self.nops,
                 "cycles": self.cycles, "stall_cycles": self.stall_cycles,
@@ -90,7 +118,8 @@ class Stats:
             "ops            " + "  ".join(f"{p}={ops[p]}" for p in _PIPES)
             + f"  total={sum(ops.values())}",
             "nops           " + "  ".join(f"{p}={nops[p]}" for p in _PIPES),
-            f"ops/cycle      {self.ops_per_cycle:.3f} (mean over sentrons)",
+            (f"ops/cycle      {self.ops_per_cycle:.3f} (mean over sentrons); pipe bound "
+             f"{self.pipe_bound:.3f}, efficiency {self.efficiency:.1%}"),
             "stall cycles   " + "  ".join(f"{c}={n}" for c, n in self.stall_cycles.items()
                                           if n) if any(self.stall_cycles.values())
             else "stall cycles   none",
@@ -116,14 +145,15 @@ def _rate(hits: int, misses: int) -> float:
     return round(hits / total, 4) if total else 1.0
 
 
-def collect_stats(timings: list[SentronTiming], caches: list[CoreCaches],
-                  tlbs: list[TranslationCache], profile: str) -> Stats:
+def collect_stats(timings: list[SentronTiming], metas: list[WordMeta | None],
+                  caches: list[CoreCaches], tlbs: list[TranslationCache],
+                  profile: str) -> Stats:
     per_sentron = []
     for sid, timing in enumerate(timings):
-        ops = dict(zip(_PIPES, timing.ops))
+        siws, ops, nops = timing.totals(metas)
         per_sentron.append(SentronStats(
-            sentron=sid, siws=timing.siws, ops=ops,
-            nops=dict(zip(_PIPES, timing.nops)), cycles=timing.cycles,
+            sentron=sid, siws=siws, ops=dict(zip(_PIPES, ops)),
+            nops=dict(zip(_PIPES, nops)), cycles=timing.cycles,
             stall_cycles=dict(timing.stalls)))
     cache: dict[str, dict[str, float]] = {}
     if caches:

@@ -6,8 +6,8 @@ kernel, whose directives (``.param``, ``.symbols``, ``.spill``, ``.sentrons``,
 ``.cpipe``) and words follow. A word is ``{ op | op | op } deps=0x..``: each op goes to
 its pipe's slot, missing pipes get their NOP, a lone op may drop the braces, and
 ``deps=`` may be left out (the assembler computes it). ``name:`` defines a label for
-branch targets (``@name``, local to its kernel; ``@12`` is the absolute word index). ``.loc LINE COL`` (or
-``.loc -``) gives the next word a source location.
+branch targets (``@name``, local to its kernel; ``@12`` is the absolute word index).
+``.loc LINE COL`` (or ``.loc -``) gives the next word a source location.
 
 Errors are reported as ``FILE:LINE:COL: error: message`` with the source line and a
 caret (``SiwAsmError``), several per run where possible; the finished program is
@@ -295,8 +295,11 @@ class Assembler:
                     raise _LineError("expected ',' between dimensions", token.col)
             elif INT_RE.match(token.text):
                 dims.append(parse_int(token))
-            else:
+            elif NAME_RE.match(token.text):
                 dims.append(token.text)
+            else:
+                raise _LineError(f"expected an extent or a symbol name, got {token.text!r}",
+                                 token.col)
         kernel.params.append(Param(name, dtype, tuple(dims), True))
 
     def _symbols(self, tokens: list[Token]) -> None:

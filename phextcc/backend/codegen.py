@@ -8,7 +8,7 @@ Every ``func.func`` of the module is a kernel; kernels are laid out in module or
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import ArrayAttr, FileLineColLoc, IntAttr, ModuleOp
+from xdsl.dialects.builtin import ArrayAttr, FileLineColLoc, IntAttr, IntegerAttr, ModuleOp
 from xdsl.dialects.func import FuncOp
 from xdsl.ir import Attribute
 
@@ -55,9 +55,13 @@ def _uses_cpipe(program: Program, entry: int, length: int) -> bool:
                for word in program.words[entry:entry + length])
 
 
-def _spill_words(kernel: FuncOp) -> int:
-    words = kernel.attributes.get(SPILL_WORDS_ATTR)
-    return words.data if isinstance(words, IntAttr) else 0
+def _int_attribute(kernel: FuncOp, name: str, default: int) -> int:
+    value = kernel.attributes.get(name)
+    if isinstance(value, IntAttr):
+        return value.data
+    if isinstance(value, IntegerAttr):
+        return value.value.data
+    return default
 
 
 def _first_file_name(module: ModuleOp) -> str:
@@ -88,7 +92,10 @@ def program_from_siw(selected: ModuleOp, source_name: str = "") -> Program:
             symbols=kernel_symbols(kernel),
             entry=entry,
             length=length,
-            spill_words=_spill_words(kernel),
+            spill_words=_int_attribute(kernel, SPILL_WORDS_ATTR, 0),
+            # Optional declarations of the sentron counts a kernel supports.
+            min_sentrons=_int_attribute(kernel, "phx.min_sentrons", 1),
+            max_sentrons=_int_attribute(kernel, "phx.max_sentrons", 0),
             uses_cpipe=_uses_cpipe(builder.program, entry, length),
         ))
     verify(builder.program)

@@ -107,7 +107,9 @@ def _operand_values(info: OpInfo, uses: list[int], defs: list[int], imms: list[i
     return args
 
 
-def _emit_op(builder: ProgramBuilder, op: SiwOp) -> list[_Pending]:
+def _emit_op(builder: ProgramBuilder, op: Operation, next_block: Block | None
+             ) -> list[_Pending]:
+    assert isinstance(op, SiwOp)
     info = op.info
     uses = [register_number(v) for v in op.args]
     defs = [register_number(v) for v in op.res]
@@ -120,7 +122,9 @@ def _emit_op(builder: ProgramBuilder, op: SiwOp) -> list[_Pending]:
     return [_Pending(info, _operand_values(info, uses, defs, imms), source_location(op))]
 
 
-def _emit_branch(op: BranchOp, next_block: Block | None) -> list[_Pending]:
+def _emit_branch(builder: ProgramBuilder, op: Operation, next_block: Block | None
+                 ) -> list[_Pending]:
+    assert isinstance(op, BranchOp)
     info = op.info
     uses = [register_number(v) for v in op.args]
     pending = [_Pending(info, _operand_values(info, uses, [], []), source_location(op),
@@ -134,24 +138,32 @@ def _jump_to(block: Block, location: SourceLoc | None) -> _Pending:
     return _Pending(isa.BY_MNEMONIC["DJMP"], [0], location, block)
 
 
-def _emit_jump(op: JumpOp, next_block: Block | None) -> list[_Pending]:
+def _emit_jump(builder: ProgramBuilder, op: Operation, next_block: Block | None
+               ) -> list[_Pending]:
+    assert isinstance(op, JumpOp)
     if op.dest is next_block:
         return []
     return [_jump_to(op.dest, source_location(op))]
 
 
-def _emit_halt(op: HaltOp) -> list[_Pending]:
+def _emit_halt(builder: ProgramBuilder, op: Operation, next_block: Block | None
+               ) -> list[_Pending]:
     return [_Pending(isa.BY_MNEMONIC["DHALT"], [], source_location(op))]
+
+
+def _emit_nothing(builder: ProgramBuilder, op: Operation, next_block: Block | None
+                  ) -> list[_Pending]:
+    return []
 
 
 Emitter = Callable[[ProgramBuilder, Operation, Block | None], list[_Pending]]
 
 EMITTERS: dict[type[Operation], Emitter] = {
-    SiwOp: lambda b, op, nxt: _emit_op(b, op),  # type: ignore[arg-type]
-    BranchOp: lambda b, op, nxt: _emit_branch(op, nxt),  # type: ignore[arg-type]
-    JumpOp: lambda b, op, nxt: _emit_jump(op, nxt),  # type: ignore[arg-type]
-    HaltOp: lambda b, op, nxt: _emit_halt(op),  # type: ignore[arg-type]
-    UndefOp: lambda b, op, nxt: [],
+    SiwOp: _emit_op,
+    BranchOp: _emit_branch,
+    JumpOp: _emit_jump,
+    HaltOp: _emit_halt,
+    UndefOp: _emit_nothing,
 }
 
 

@@ -4,17 +4,18 @@ Each kernel ``func.func`` becomes a ``func.func`` of the same name with no argum
 (parameters are read with DARG / SBASE) whose body is a CFG of siw ops. Structured
 control flow becomes blocks, laid out in the order the code will be emitted:
 
-    scf.for   jump header(lb, inits) ; header(iv, carried): DBR.ge.i64 iv, ub -> exit
-              body ... ; iv' = DADD iv, step ; jump header(iv', yields) ; exit:
-              (tested at the top, so a trip count of 0 runs no iteration)
+    scf.for   DBR.ge.i64 lb, ub -> exit(inits) ; limit = ub - step (see lower_for)
+              body(iv, carried): ... ; again = DCMP.lt iv, limit ; iv' = DADD iv, step
+              DBNZ again -> body(iv', yields) ; jump exit(yields) ; exit(results):
+              (rotated: a trip count of 0 never enters the body)
     scf.while jump before(inits) ; before: ... DBZ cond -> exit ; after: ...
               jump before(yields) ; exit:
     scf.if    DBZ cond -> else ; then: ... jump merge(yields) ; else: ... jump merge(...)
               merge(results):
 
 Values defined in a block that dominates their users (the while condition's
-forwarded values, a for loop's carried values after the loop) are used directly;
-only loop headers and if merges take block arguments.
+forwarded values) are used directly; loop heads, loop exits and if merges take
+block arguments.
 
 The attributes ``phx.param_names``/``phx.symbols`` are kept and the original
 parameter types are recorded in ``siw.param_types`` for the kernel table.
@@ -24,11 +25,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from xdsl.dialects import func, scf
-from xdsl.dialects.builtin import ArrayAttr, FunctionType, ModuleOp, StringAttr, UnitAttr, i64
-from xdsl.ir import Attribute, Block, Operation
+from xdsl.dialects import arith, func, scf
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    FunctionType,
+    IntegerAttr,
+    ModuleOp,
+    StringAttr,
+    UnitAttr,
+    i64,
+)
+from xdsl.ir import Attribute, Block, Operation, SSAValue
 
-from phextcc.backend.isa import Type
+from phextcc.backend.isa import Cond, Type
 from phextcc.backend.isel_builder import (
     KernelSelector,
     SelectionError,
@@ -42,8 +51,12 @@ from phextcc.ir.siw_dialect import BranchOp, HaltOp
 
 Finish = Callable[[Operation], None]
 
+INT64_MIN = -(1 << 63)
+U64_MASK = (1 << 64) - 1
+
 PARAM_TYPES_ATTR = "siw.param_types"
-KEPT_ATTRIBUTES = ("phx.kernel", "phx.symbols", "phx.param_names")
+KEPT_ATTRIBUTES = ("phx.kernel", "phx.symbols", "phx.param_names", "phx.min_sentrons",
+                   "phx.max_sentrons")
 
 
 def translate_block(sel: KernelSelector, block: Block, finish: Finish) -> None:
@@ -64,29 +77,67 @@ def _argument_block(count: int) -> Block:
 
 
 def lower_for(sel: KernelSelector, op: Operation) -> None:
+    """A rotated loop: one entry test, then the test at the bottom.
+
+    The bottom test is ``iv < ub - step`` (equivalent to ``iv + step < ub`` without
+    overflow): an induction variable close to the i64 limit never wraps into another
+    iteration. When ``ub - step`` itself wraps (only possible for steps above 1), no
+    further iteration can be in range and the limit becomes INT64_MIN."""
     assert isinstance(op, scf.ForOp)
     lb, ub, step = sel.reg(op.lb), sel.reg(op.ub), sel.reg(op.step)
     inits = [sel.reg(v) for v in op.iter_args]
-    header = _argument_block(1 + len(inits))
-    body, done = Block(), Block()
+    preheader, body = Block(), _argument_block(1 + len(inits))
+    done = _argument_block(len(inits))
     location = op.location
-    sel.jump(header, [lb, *inits])
-    sel.start_block(header)
-    induction, *carried = header.args
-    sel.emit(BranchOp("DBR.ge.i64", [induction, ub], done, body))
+    sel.branch("DBR.ge.i64", [lb, ub], done, inits, preheader)
+    sel.start_block(preheader)
+    limit = _bottom_test_limit(sel, op, ub, step)
+    sel.jump(body, [lb, *inits])
     sel.start_block(body)
-    for ir_arg, reg in zip(op.body.block.args, header.args):
+    induction = body.args[0]
+    for ir_arg, reg in zip(op.body.block.args, body.args):
         sel.bind(ir_arg, reg)
 
     def latch(yield_op: Operation) -> None:
         sel.location = location
+        again = sel.typed("DCMP", Type.I64, [induction, limit], [Cond.LT])
         following = sel.typed("DADD", Type.I64, [induction, step])
-        sel.jump(header, [following, *(sel.reg(v) for v in yield_op.operands)])
+        yields = [sel.reg(v) for v in yield_op.operands]
+        back = [following, *yields]
+        # The exit's copies go in a landing block so that they run once, not per trip.
+        # A loop argument yielded to the exit whose register the back edge's copies
+        # overwrite is saved first (else the landing would read the next trip's value).
+        overwritten = {arg for arg, value in zip(body.args, back) if value is not arg}
+        saved = {value: sel.copy(value) for value in yields if value in overwritten}
+        landing = Block()
+        sel.branch("DBNZ", [again], body, back, landing)
+        sel.start_block(landing)
+        sel.jump(done, [saved.get(value, value) for value in yields])
 
     translate_block(sel, op.body.block, latch)
     sel.start_block(done)
-    for result, reg in zip(op.results, carried):
+    for result, reg in zip(op.results, done.args):
         sel.bind(result, reg)
+
+
+def _constant_value(value: SSAValue) -> int | None:
+    owner = value.owner
+    if isinstance(owner, arith.ConstantOp) and isinstance(owner.value, IntegerAttr):
+        return owner.value.value.data
+    return None
+
+
+def _bottom_test_limit(sel: KernelSelector, op: scf.ForOp, ub: SSAValue, step: SSAValue
+                       ) -> SSAValue:
+    """``ub - step``, or INT64_MIN when that wraps (see ``lower_for``)."""
+    known_ub, known_step = _constant_value(op.ub), _constant_value(op.step)
+    if known_ub is not None and known_step is not None:
+        return sel.constant(max(known_ub - known_step, INT64_MIN) & U64_MASK)
+    limit = sel.typed("DSUB", Type.I64, [ub, step])
+    if known_step == 1:  # the loop runs only if ub > lb >= INT64_MIN: ub - 1 cannot wrap
+        return limit
+    wrapped = sel.typed("DCMP", Type.I64, [limit, ub], [Cond.GT])
+    return sel.value_op("DSEL", [wrapped, sel.constant(INT64_MIN & U64_MASK), limit])
 
 
 def lower_while(sel: KernelSelector, op: Operation) -> None:

@@ -27,6 +27,7 @@ from phextcc.backend.isa import RegClass, Type
 from phextcc.ir.phx_dialect import TensorType
 from phextcc.ir.siw_dialect import (
     REGISTER_TYPE_OF_CLASS,
+    BranchOp,
     JumpOp,
     SiwOp,
     regclass_of,
@@ -186,24 +187,35 @@ class KernelSelector:
             raise SelectionError(f"cannot copy a {regclass.prefix} register")
         return self.value_op(mnemonic, (value,))
 
-    def edge_values(self, values: Sequence[SSAValue]) -> list[SSAValue]:
-        """Fresh copies of the values passed along a CFG edge.
+    def edge_copies(self, edges: Sequence[tuple[Block, Sequence[SSAValue]]]
+                    ) -> list[list[SSAValue]]:
+        """Fresh copies of the values passed along the CFG edges leaving this block.
 
         Register allocation gives a block argument and every value passed to it one
-        register; passing fresh copies keeps those webs free of interference. With
-        several values, copying through temporaries first makes a permutation (a loop
-        that swaps two carried values) safe."""
-        if len(values) <= 1:
-            return [self.copy(v) for v in values]
-        staged = [self.copy(v) for v in values]
-        return [self.copy(v) for v in staged]
+        register, so each copy writes its target argument's register. Passing fresh
+        copies keeps those webs free of interference. A passed value that is itself a
+        target argument whose register another value is about to overwrite (loop
+        values that rotate or swap) is first saved in a temporary."""
+        overwritten = {arg for block, values in edges
+                       for arg, value in zip(block.args, values) if value is not arg}
+        saved: dict[SSAValue, SSAValue] = {}
+        for _, values in edges:
+            for value in values:
+                if value in overwritten and value not in saved:
+                    saved[value] = self.copy(value)
+        return [[self.copy(saved.get(v, v)) for v in values] for _, values in edges]
 
     def jump(self, dest: Block, values: Sequence[SSAValue] = ()) -> None:
-        self.emit(JumpOp(dest, self.edge_values(values)))
+        (passed,) = self.edge_copies([(dest, values)])
+        self.emit(JumpOp(dest, passed))
 
-    def new_block_for(self, ir_types: Sequence[Attribute]) -> Block:
-        """A block whose arguments hold values of the given IR scalar types."""
-        return Block(arg_types=[register_type_for(t) for t in ir_types])
+    def branch(self, mnemonic: str, args: Sequence[SSAValue], taken: Block,
+               taken_values: Sequence[SSAValue], fallthrough: Block,
+               fallthrough_values: Sequence[SSAValue] = ()) -> None:
+        """A conditional branch passing values along both edges."""
+        to_taken, to_fallthrough = self.edge_copies(
+            [(taken, taken_values), (fallthrough, fallthrough_values)])
+        self.emit(BranchOp(mnemonic, args, taken, fallthrough, to_taken, to_fallthrough))
 
 
 def register_type_for(ir_type: Attribute) -> Attribute:

@@ -4,8 +4,9 @@ spilling to the sentron's spill area, one register class at a time.
 Units of allocation are *webs*: a block argument and every value passed to it, and
 the two sides of a tied operand (CPACK's message), share one register, so block
 arguments and ties emit no code. Instruction selection passes fresh copies along
-CFG edges, which keeps webs free of internal interference; ``check_allocation``
-verifies it (and everything else) after the fact.
+CFG edges, which keeps webs free of internal interference (``regalloc_coalesce``
+checks it); copy coalescing then merges a copy's source into the web where the two
+never live at once. ``regalloc_check.check_allocation`` verifies the result independently.
 
 Each web gets one covering interval (``liveness.live_intervals``). When a class runs
 out of registers, the allocation of that class is redone with a few registers of
@@ -28,7 +29,8 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.rewriter import Rewriter
 
 from phextcc.backend.isa import Effect, RegClass
-from phextcc.backend.liveness import Interval, instruction, live_intervals
+from phextcc.backend.liveness import Interval, compute_liveness, instruction, live_intervals
+from phextcc.backend.regalloc_coalesce import Webs, coalesce_copies
 from phextcc.ir.siw_dialect import REGISTER_TYPE_OF_CLASS, SiwOp, regclass_of, use_operands
 
 SPILL_WORDS_ATTR = "siw.spill_words"
@@ -43,26 +45,6 @@ SPILL_CODE: dict[RegClass, tuple[str, str, int]] = {
 
 class RegisterAllocationError(Exception):
     """The IR cannot be allocated (an internal compiler error)."""
-
-
-class Webs:
-    """Union-find over SSA values."""
-
-    def __init__(self) -> None:
-        self.parent: dict[SSAValue, SSAValue] = {}
-
-    def find(self, value: SSAValue) -> SSAValue:
-        root = value
-        while self.parent.get(root, root) is not root:
-            root = self.parent[root]
-        while value is not root:  # path compression
-            self.parent[value], value = root, self.parent.get(value, value)
-        return root
-
-    def union(self, a: SSAValue, b: SSAValue) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra is not rb:
-            self.parent[rb] = ra
 
 
 def all_values(region: Region) -> list[SSAValue]:
@@ -165,6 +147,14 @@ class SpillPlan:
     # Spilled webs recomputed at each read instead (their def reads no register and
     # has no effect: DMOVI, DLDC, DARG, DSYM, SBASE, ...): web root -> defining op.
     remat: dict[SSAValue, SiwOp] = field(default_factory=dict)
+    # Each fill's result -> the value it reloads (for the allocation checker).
+    reloads: dict[SSAValue, SSAValue] = field(default_factory=dict)
+
+
+@dataclass
+class AllocationResult:
+    spill_words: int
+    reloads: dict[SSAValue, SSAValue]  # fill result -> the value it stands for
 
 
 def rematerializable(value: SSAValue, web_size: int) -> SiwOp | None:
@@ -186,13 +176,13 @@ def insert_spill_code(region: Region, webs: Webs, plan: SpillPlan,
             _fill_reads(block, op, webs, plan)
             if not any(webs.find(r) in plan.remat for r in op.results):
                 _spill_writes(block, op, webs, plan, final_type)
-    for op in plan.remat.values():  # every read now has its own copy
-        op.detach()
-        op.erase()
         for arg in block.args:
             if webs.find(arg) in plan.slot:  # lives in its slot; the type is nominal
                 regclass = regclass_of(arg)
                 final_type[arg] = _register(regclass, plan.scratch[regclass][0])
+    for op in plan.remat.values():  # every read now has its own copy
+        op.detach()
+        op.erase()
 
 
 def _fill_reads(block: Block, op: Operation, webs: Webs, plan: SpillPlan) -> None:
@@ -215,6 +205,7 @@ def _fill_reads(block: Block, op: Operation, webs: Webs, plan: SpillPlan) -> Non
                 fill = SiwOp(original.mnemonic.data, (), original.immediates, scratch)
             else:
                 fill = SiwOp(SPILL_CODE[regclass][0], (), (plan.slot[root],), scratch)
+                plan.reloads[fill.res[0]] = value
             fill.location = op.location
             block.insert_op_before(fill, op)
             filled[value] = fill.res[0]
@@ -235,11 +226,13 @@ def _spill_writes(block: Block, op: Operation, webs: Webs, plan: SpillPlan,
         block.insert_op_after(spill, op)
 
 
-def allocate_region(region: Region) -> int:
-    """Allocate every value of a kernel body in place; returns the spill words used."""
+def allocate_region(region: Region) -> AllocationResult:
+    """Allocate every value of a kernel body in place."""
     webs = build_webs(region)
     values = all_values(region)
-    value_intervals = live_intervals(region)
+    liveness = compute_liveness(region)
+    coalesce_copies(region, webs, liveness, values)
+    value_intervals = live_intervals(region, liveness)
     web_intervals: dict[RegClass, dict[SSAValue, Interval]] = {c: {} for c in RegClass}
     for value in values:
         interval = value_intervals.get(value)
@@ -275,18 +268,20 @@ def allocate_region(region: Region) -> int:
         if number is not None:
             final_type[value] = _register(regclass, number)
     insert_spill_code(region, webs, plan, final_type)
+    renamed: dict[SSAValue, SSAValue] = {}
     for value, new_type in final_type.items():
         if value.owner in remat.values():
             continue
         if value.type != new_type:
-            Rewriter.replace_value_with_new_type(value, new_type)
-    return words
+            renamed[value] = Rewriter.replace_value_with_new_type(value, new_type)
+    reloads = {fill: renamed.get(v, v) for fill, v in plan.reloads.items()}
+    return AllocationResult(words, reloads)
 
 
-def allocate_kernel(kernel: FuncOp) -> int:
-    words = allocate_region(kernel.body)
-    kernel.attributes[SPILL_WORDS_ATTR] = IntAttr(words)
-    return words
+def allocate_kernel(kernel: FuncOp) -> AllocationResult:
+    result = allocate_region(kernel.body)
+    kernel.attributes[SPILL_WORDS_ATTR] = IntAttr(result.spill_words)
+    return result
 
 
 def allocate_module(module: ModuleOp) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from phextcc import driver
+from phextcc.diagnostics import CompileError
 from phextcc.embedding.cache import (
     CacheKey,
     DiskCache,
@@ -54,10 +55,8 @@ def _read(source_or_path: str | os.PathLike[str]) -> tuple[str, str]:
         path = Path(source_or_path)
         try:
             return driver.read_source(str(path)), str(path)
-        except Exception as exc:  # driver reports unreadable files as CompileError
-            if isinstance(exc, RenderedCompileError):
-                raise
-            raise RenderedCompileError(getattr(exc, "diagnostics", []), None) from None
+        except CompileError as exc:  # a missing or unreadable file
+            raise RenderedCompileError(exc.diagnostics, None) from None
     return str(source_or_path), "<string>"
 
 
@@ -79,13 +78,8 @@ def compile(source_or_path: str | os.PathLike[str], *, opt: int = 2, sentrons: i
     def build() -> tuple[Any, str]:
         try:
             typed = driver.check(text, filename)
-        except RenderedCompileError:
-            raise
-        except Exception as exc:
-            diagnostics = getattr(exc, "diagnostics", None)
-            if diagnostics is None:
-                raise
-            raise RenderedCompileError(diagnostics, text) from None
+        except CompileError as exc:
+            raise RenderedCompileError(exc.diagnostics, text) from None
         return build_program(typed, options)
 
     artifacts = load_or_build(key, disk, build)

@@ -5,7 +5,7 @@ Conventions (stable: later changes add fields, never rename):
 - Every node is a keyword-only dataclass with ``eq=False`` (identity equality and
   hashing, so nodes can key dictionaries) and a ``span`` giving its source range.
   Children are tuples; the parser builds them and nothing rewrites them afterwards.
-- Semantic analysis fills two kinds of slots in place, and nothing else:
+- Semantic analysis fills these slots in place, and changes nothing else:
   * ``Expr.ty``: the expression's type (``types.ScalarType`` for values,
     ``types.TensorType`` for a bare tensor name, ``types.VOID`` for ``send``/``barrier``).
     After a successful ``check_source`` every expression the lowering evaluates has a
@@ -19,7 +19,7 @@ Conventions (stable: later changes add fields, never rename):
     float of that type). ``for`` bounds and steps are always i64.
   * ``Name.decl``: the declaring node (``Param``, ``ShapeSymbol``, ``Let``, ``Var``,
     ``LoopVar``); ``Let.ty``/``Var.ty``: the binding's type; ``Call.reduce_op`` for
-    ``allreduce``.
+    ``allreduce``; ``Kernel.symbols``: the shape symbols, in DSYM order.
 - ``else if`` chains are nested: ``If.orelse`` is a ``Block`` holding a single ``If``.
 - Operators are enums (``BinaryOp``, ``UnaryOp``, ``AssignOp``), builtins are
   ``Builtin`` members, so later stages dispatch through tables, not on strings.

@@ -9,7 +9,8 @@ The types of the parameters come from the call (``params``: one ``ScalarType`` o
 ``x_shape0`` (underscores are prepended if the function uses that name).
 
 Python's function scope becomes the kernel's: every local is declared once, as a phx
-``var`` of the type of its first assignment, at the top of the kernel. A local must be
+``var`` of the type of its first assignment, in the innermost block holding all its uses
+when possible (python_locals.py), else at the top of the kernel. A local must be
 assigned on every path before it is read (checked here, so the zero it is declared with
 is never observed), and it keeps one type (a later assignment of another type is an
 error naming the variable). Loop variables are read-only and live only inside their
@@ -27,8 +28,9 @@ from dataclasses import dataclass
 
 from phextcc.diagnostics import CompileError
 from phextcc.frontend import ast
-from phextcc.frontend.python_exprs import ExprConverter, binary
+from phextcc.frontend.python_exprs import ExprConverter, binary, clone
 from phextcc.frontend.python_globals import PyCallable, PythonEnvironment
+from phextcc.frontend.python_locals import LocalsScan, scan_locals
 from phextcc.frontend.python_scope import (
     ArrayParam,
     FunctionScope,
@@ -98,29 +100,15 @@ def parse_function(fn: types.FunctionType) -> ParsedFunction:
     return ParsedFunction(tree.name, names, tree, text, source_map)
 
 
-def _names_assigned(tree: pyast.FunctionDef) -> tuple[set[str], dict[str, pyast.AST]]:
-    """Names assigned as locals, and names used as ``for`` targets (first node of each)."""
-    assigned: set[str] = set()
-    loops: dict[str, pyast.AST] = {}
-    for node in pyast.walk(tree):
-        match node:
-            case pyast.Assign(targets=targets):
-                assigned.update(t.id for t in targets if isinstance(t, pyast.Name))
-            case pyast.AugAssign(target=pyast.Name(id=name)) | \
-                    pyast.AnnAssign(target=pyast.Name(id=name)):
-                assigned.add(name)
-            case pyast.For(target=pyast.Name(id=name)):
-                loops.setdefault(name, node.target)
-    return assigned, loops
-
-
 class StatementConverter:
     """Converts the statements of one function; every method returns phx statements."""
 
-    def __init__(self, scope: FunctionScope, loop_names: dict[str, pyast.AST]) -> None:
+    def __init__(self, scope: FunctionScope, scan: LocalsScan) -> None:
         self.scope = scope
         self.exprs = ExprConverter(scope)
-        self.loop_names = loop_names
+        self.loop_names = scan.loop_targets
+        self.declaring = scan.declaring  # Assign statements that declare their local
+        self.declared_in_place: set[str] = set()
         self.terminated = False  # the statements so far always return
         self._handlers: dict[type, Callable[..., list[ast.Stmt]]] = {
             pyast.Assign: self._assign,
@@ -162,7 +150,8 @@ class StatementConverter:
         target = node.targets[0]
         if isinstance(target, pyast.Tuple) and isinstance(node.value, pyast.Tuple):
             return self._unpack(target, node.value)
-        return self.store(target, self.exprs.value(node.value), node.value)
+        return self.store(target, self.exprs.value(node.value), node.value,
+                          declares=id(node) in self.declaring)
 
     def _unpack(self, targets: pyast.Tuple, values: pyast.Tuple) -> list[ast.Stmt]:
         """``a, b = x, y``: every value is evaluated (into a temporary) before any
@@ -199,8 +188,8 @@ class StatementConverter:
                                                    keywords=[]), node.value)
         return self.store(node.target, self.exprs.value(converted), node.value)
 
-    def store(self, target: pyast.expr, value: PyValue, value_node: pyast.AST
-              ) -> list[ast.Stmt]:
+    def store(self, target: pyast.expr, value: PyValue, value_node: pyast.AST,
+              declares: bool = False) -> list[ast.Stmt]:
         span = self.scope.source.span(target)
         if isinstance(target, pyast.Subscript):
             name, index = self.exprs.element(target)
@@ -213,6 +202,10 @@ class StatementConverter:
         local = self.local_for(target, value)
         expr = self._converted_for(local, target.id, value, value_node)
         self.scope.assigned.add(target.id)
+        if declares:  # see python_locals.py: the local lives in this block
+            self.declared_in_place.add(target.id)
+            return [ast.Var(span=span, name=local.ident, name_span=span, annotation=local.ty,
+                            value=expr)]
         return [ast.Assign(span=span, target=ast.Name(span=span, ident=local.ident),
                            op=ast.AssignOp.SET, value=expr)]
 
@@ -327,8 +320,6 @@ class StatementConverter:
     def _either_direction(self, node: pyast.For, name: str, start: ast.Expr, stop: ast.Expr,
                           step: ast.Expr) -> ast.Block:
         """A step known only at run time: the loop is emitted for both signs."""
-        from phextcc.frontend.python_exprs import clone
-
         span = self.scope.source.span(node)
         ident = self.scope.fresh(f"{name}.step")
         up = self._counting_up(node, name, clone(start), clone(stop),
@@ -435,11 +426,14 @@ def _numpy_name(ty: ScalarType) -> str:
         ty.name, "bool_")
 
 
-def _declarations(scope: FunctionScope, span: ast.Span) -> list[ast.Stmt]:
-    """One ``var`` per local, at the top of the kernel (parameter copies start from the
-    parameter, the others from zero, which the assignment analysis never lets be read)."""
+def _declarations(scope: FunctionScope, span: ast.Span, in_place: set[str]) -> list[ast.Stmt]:
+    """A ``var`` at the top of the kernel for each local not declared in place
+    (parameter copies start from the parameter, the others from zero, which the
+    assignment analysis never lets be read)."""
     decls: list[ast.Stmt] = []
     for name, local in scope.locals.items():
+        if name in in_place:
+            continue
         if name in scope.scalars:
             init: ast.Expr = ast.Name(span=span, ident=name)
         else:
@@ -472,16 +466,17 @@ def translate_function(parsed: ParsedFunction, env: PythonEnvironment,
             scalars[name] = spec
             kernel_params.append(ast.Param(span=pspan, name=name, ty=spec, index=index))
     scope = FunctionScope(source, env, scalars, arrays)
-    assigned, loops = _names_assigned(parsed.tree)
-    scope.local_names, scope.loop_names = assigned, set(loops)
-    for name in sorted(assigned & set(scalars)):  # an assigned parameter works on a copy
+    scan = scan_locals(parsed.tree, parsed.params)
+    scope.local_names, scope.loop_names = scan.assigned, set(scan.loop_targets)
+    for name in sorted(scan.assigned & set(scalars)):  # an assigned parameter: a copy
         scope.locals[name] = LocalVar(scope.fresh(name), scalars[name], span)
         scope.assigned.add(name)
+    converter = StatementConverter(scope, scan)
     try:
-        body = StatementConverter(scope, loops).block(parsed.tree.body)
+        body = converter.block(parsed.tree.body)
     except Unsupported as exc:
         raise PythonKernelError([exc.diagnostic()], source.file_text) from None
-    stmts = (*_declarations(scope, span), *body)
+    stmts = (*_declarations(scope, span, converter.declared_in_place), *body)
     kernel = ast.Kernel(span=span, name=parsed.name, name_span=span,
                         params=tuple(kernel_params), body=ast.Block(span=span, stmts=stmts))
     return ast.Program(span=span, kernels=(kernel,))

@@ -62,7 +62,7 @@ def known_callables() -> dict[object, PyCallable]:
         math.tanh: PyCallable.TANH, np.tanh: PyCallable.TANH,
         math.floor: PyCallable.FLOOR_TO_INT, math.ceil: PyCallable.CEIL_TO_INT,
         np.floor: PyCallable.FLOOR, np.ceil: PyCallable.CEIL,
-        builtins.abs: PyCallable.ABS, math.fabs: PyCallable.ABS, np.abs: PyCallable.ABS,
+        builtins.abs: PyCallable.ABS, np.abs: PyCallable.ABS,
         builtins.min: PyCallable.MIN, builtins.max: PyCallable.MAX,
         np.minimum: PyCallable.MIN, np.maximum: PyCallable.MAX,
         np.float32: PyCallable.TO_F32, np.float64: PyCallable.TO_F64,

@@ -1,7 +1,9 @@
 """Named pass pipelines: each -O level is data, a list of pass names.
 
 Pass names resolve through phextcc's own registry first, then through xDSL's
-(`xdsl.transforms.get_all_passes`), so generic passes are reused, not rewritten.
+(`xdsl.transforms.get_all_passes`), so generic passes are reused, not rewritten (licm
+as it is; canonicalize, cse and dce through thin phextcc variants that keep ops which
+may trap, and never fold a float result differently). See docs/passes.md for what each pass does and must never do.
 """
 
 from __future__ import annotations
@@ -11,19 +13,73 @@ from collections.abc import Callable
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass, PassPipeline
 
+_O1: tuple[str, ...] = ("phx-canonicalize", "phx-cse", "phx-dce", "prove-in-bounds")
+# Bounds are proven before strength reduction, which turns index expressions into
+# loop-carried values the range analysis does not follow.
+_O2: tuple[str, ...] = (
+    "phx-canonicalize", "phx-cse", "licm", "prove-in-bounds",
+    "strength-reduce", "phx-canonicalize", "phx-cse", "phx-dce",
+)
+# licm again after unrolling: the remainder-loop bounds of an inner loop are invariant
+# in the outer one.
+_O3: tuple[str, ...] = (
+    *_O2, "unroll-inner{factor=4}", "phx-canonicalize", "phx-cse", "licm", "phx-dce",
+)
+
 # The tiers. IR-level passes only; SIW-level work (pipe assignment, packing,
 # prefetch, double-buffering) is chosen by the backend from the same -O level.
-TIER_PIPELINES: dict[int, tuple[str, ...]] = {
-    0: (),
-    1: ("canonicalize", "cse", "dce"),
-    2: ("canonicalize", "cse", "dce"),
-    3: ("canonicalize", "cse", "dce"),
+TIER_PIPELINES: dict[int, tuple[str, ...]] = {0: (), 1: _O1, 2: _O2, 3: _O3}
+
+
+def _canonicalize() -> type[ModulePass]:
+    from phextcc.passes.canonicalize import PhxCanonicalizePass
+
+    return PhxCanonicalizePass
+
+
+def _cse() -> type[ModulePass]:
+    from phextcc.passes.cse import PhxCommonSubexpressionEliminationPass
+
+    return PhxCommonSubexpressionEliminationPass
+
+
+def _dce() -> type[ModulePass]:
+    from phextcc.passes.dce import PhxDeadCodeEliminationPass
+
+    return PhxDeadCodeEliminationPass
+
+
+def _prove_in_bounds() -> type[ModulePass]:
+    from phextcc.passes.prove_in_bounds import ProveInBoundsPass
+
+    return ProveInBoundsPass
+
+
+def _strength_reduce() -> type[ModulePass]:
+    from phextcc.passes.strength_reduce import StrengthReducePass
+
+    return StrengthReducePass
+
+
+def _unroll_inner() -> type[ModulePass]:
+    from phextcc.passes.unroll import UnrollInnerLoopsPass
+
+    return UnrollInnerLoopsPass
+
+
+_PHEXTCC_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
+    "phx-canonicalize": _canonicalize,
+    "phx-cse": _cse,
+    "phx-dce": _dce,
+    "prove-in-bounds": _prove_in_bounds,
+    "strength-reduce": _strength_reduce,
+    "unroll-inner": _unroll_inner,
 }
 
 
 def phextcc_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """phextcc's own passes, by name (one pass per file in this package)."""
-    return {}
+    return dict(_PHEXTCC_PASSES)
 
 
 def available_passes() -> dict[str, Callable[[], type[ModulePass]]]:

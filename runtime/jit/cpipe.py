@@ -24,7 +24,7 @@ from collections.abc import Callable
 from llvmlite import ir
 
 from phextcc.backend.isa import RedOp, Type
-from runtime.jit.irtypes import I8, I32, I64, LLVM_TYPE, PTR, VOID, from_bits, to_bits
+from runtime.jit.irtypes import I8, I32, I64, PTR, VOID, from_bits, to_bits
 from runtime.jit.layout import (
     CHUNK_BYTES,
     CHUNK_MESSAGES,
@@ -419,6 +419,3 @@ class CpipeRuntime:
         b.branch(head)
         b.position_at_end(done)
         return acc
-
-
-__all__ = ["LLVM_TYPE", "MESSAGE", "CpipeRuntime"]

@@ -16,7 +16,7 @@ from llvmlite import ir
 from phextcc.backend.isa import Cond, RedOp, RegClass, Type
 from phextcc.backend.program import Instr
 from runtime.jit.analysis import operand_values
-from runtime.jit.irtypes import I1, I64, LLVM_TYPE, const_int, declare_intrinsic, from_bits
+from runtime.jit.irtypes import I1, LLVM_TYPE, const_int, declare_intrinsic, from_bits
 from runtime.jit.layout import ErrorCode
 from runtime.jit.reduce_ops import fold_step, reduction_defined
 from runtime.jit.translate import Emitter, KernelTranslator, WordEffects, Write
@@ -257,5 +257,3 @@ DENSE_EMITTERS: dict[str, Emitter] = {
     "DRED": emit_red, "DBR": emit_br, "DBNZ": emit_bnz, "DBZ": emit_bnz, "DJMP": emit_jmp,
     "DHALT": emit_halt,
 }
-
-__all__ = ["DENSE_EMITTERS", "I64", "binary_value", "compare", "convert_value"]

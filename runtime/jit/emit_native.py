@@ -4,7 +4,7 @@ chosen CPU (``-mcpu``) and feature string (``-mattr``), e.g. cpu="znver4"."""
 from __future__ import annotations
 
 from phextcc.backend.program import Program
-from runtime.jit.engine import build_llvm_module, target_machine
+from runtime.jit.engine import COMPILE_LOCK, build_llvm_module, target_machine
 from runtime.jit.translate import JitOptions
 
 EMIT_KINDS = ("llvm", "asm", "obj")
@@ -17,11 +17,12 @@ def emit_native(program: Program, kind: str, cpu: str | None = None, mattr: str 
     if kind not in EMIT_KINDS:
         raise ValueError(f"unknown emit kind {kind!r} (expected one of {', '.join(EMIT_KINDS)})")
     machine_cpu = None if cpu in (None, "", "native") else cpu
-    machine = target_machine(opt_level, machine_cpu, mattr, jit=False)
-    module = build_llvm_module(program, JitOptions(opt_level, checks, fastmath), machine)
-    if kind == "llvm":
-        return str(module)
-    if kind == "asm":
-        return str(machine.emit_assembly(module))
-    return bytes(machine.emit_object(module))
+    with COMPILE_LOCK:
+        machine = target_machine(opt_level, machine_cpu, mattr, jit=False)
+        module = build_llvm_module(program, JitOptions(opt_level, checks, fastmath), machine)
+        if kind == "llvm":
+            return str(module)
+        if kind == "asm":
+            return str(machine.emit_assembly(module))
+        return bytes(machine.emit_object(module))
 

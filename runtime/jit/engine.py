@@ -145,6 +145,7 @@ class NativeModule:
 
 _cache: OrderedDict[tuple, NativeModule] = OrderedDict()
 _cache_lock = threading.Lock()
+COMPILE_LOCK = threading.RLock()
 
 
 def program_key(program: Program) -> tuple:
@@ -171,10 +172,11 @@ def jit_compile(program: Program, *, opt_level: int = 3, checks: bool = True,
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    machine = target_machine(opt_level, cpu, features)
-    module = build_llvm_module(program, options, machine)
-    engine = llvm.create_mcjit_compiler(module, machine)
-    engine.finalize_object()
+    with COMPILE_LOCK:  # LLVM's global context is not safe for concurrent use
+        machine = target_machine(opt_level, cpu, features)
+        module = build_llvm_module(program, options, machine)
+        engine = llvm.create_mcjit_compiler(module, machine)
+        engine.finalize_object()
     native = NativeModule(program, options, chosen_cpu, chosen_features, str(module), engine,
                           machine)
     with _cache_lock:

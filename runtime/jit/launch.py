@@ -93,6 +93,9 @@ class Launch:
         self.args_address = ctypes.addressof(self.args)
         self.tensor_kinds = {index: 1 + int(TYPE_OF_DTYPE[param.dtype])
                              for index, param in enumerate(kernel.params) if param.is_tensor}
+        self.allocates = any(
+            program.words[i].s.info.family in ("SALLOC", "SFREE")
+            for i in range(kernel.entry, kernel.entry + kernel.length))
         self.bound: BoundArguments | None = None
         self._memory: PhextPageTable | None = None
         self.failures: dict[int, tuple[Exception, int]] = {}
@@ -112,9 +115,11 @@ class Launch:
         base = len(self.kernel.params)
         for index, value in enumerate(bound.symbols):
             args[base + index] = value & ((1 << 64) - 1)
-        self._init_shared(timeout)
-        for address in self.context_addresses:
-            register_owner(address, self)
+        if self.kernel.uses_cpipe:
+            self._init_shared(timeout)
+        if self.allocates:
+            for address in self.context_addresses:
+                register_owner(address, self)
 
     @property
     def memory(self) -> PhextPageTable:
@@ -141,8 +146,6 @@ class Launch:
         shared[SharedField.MAILBOXES] = ctypes.addressof(self.mailboxes)
         shared[SharedField.SLOTS] = ctypes.addressof(self.slots)
         shared[SharedField.KINDS] = ctypes.addressof(self.kinds)
-        if not self.kernel.uses_cpipe:
-            return
         for pair in range(self.sentrons * self.sentrons):
             chunk = LIBC.malloc(CHUNK_BYTES)
             if not chunk:
@@ -164,8 +167,9 @@ class Launch:
 
     def finish(self) -> None:
         """Forget the call: SALLOC regions it left, message chunks, the owner records."""
-        for address in self.context_addresses:
-            unregister_owner(address)
+        if self.allocates:
+            for address in self.context_addresses:
+                unregister_owner(address)
         if self._memory is not None:
             for region_id in self._memory.regions:
                 if region_id not in self.tensor_kinds:
@@ -336,6 +340,8 @@ class ErrorReport:
 def _overlapping(bound: BoundArguments) -> bool:
     """Whether two tensor arguments share memory (then noalias would be a lie)."""
     arrays = list(bound.tensors.values())
+    if len(arrays) < 2:
+        return False
     return any(np.may_share_memory(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1:])
 
 

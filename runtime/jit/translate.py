@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from llvmlite import ir
 
-from phextcc.backend.isa import Effect, Kind, Pipe, RegClass, Role, Type
+from phextcc.backend.isa import Effect, Kind, RegClass, Role, Type
 from phextcc.backend.program import Instr, KernelInfo, Program
 from runtime.jit import analysis
 from runtime.jit.irtypes import (
@@ -35,7 +35,7 @@ from runtime.jit.irtypes import (
     const_int,
     convert_repr,
 )
-from runtime.jit.layout import CtxField, ErrorCode, SharedField
+from runtime.jit.layout import CtxField, ErrorCode
 
 
 @dataclass(frozen=True)
@@ -349,11 +349,6 @@ class KernelTranslator:
     def tensor_type(self, param: int) -> Type:
         return DTYPE_TYPE[self.kernel.params[param].dtype]
 
-    def shared_field_ptr(self, which: SharedField) -> ir.Value:
-        shared = self.ctx_field(CtxField.SHARED, PTR)
-        return self.builder.gep(shared, [ir.Constant(I64, int(which))], inbounds=True,
-                                source_etype=I64)
-
     def i64(self, value: int) -> ir.Constant:
         return const_int(I64, value)
 
@@ -408,15 +403,3 @@ def translate_program(program: Program, options: JitOptions, triple: str = "",
     for kernel in program.kernels:
         KernelTranslator(program, kernel, module, runtime, options, EMITTERS).translate()
     return module
-
-
-__all__ = [
-    "JitOptions",
-    "KernelTranslator",
-    "Pipe",
-    "RuntimeDecls",
-    "WordEffects",
-    "Write",
-    "kernel_symbol",
-    "translate_program",
-]

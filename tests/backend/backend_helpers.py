@@ -39,6 +39,8 @@ def source_module(source: str, filename: str = "test.phx") -> ModuleOp:
 
 
 def compile_source(source: str) -> Program:
+    """Compile .phx source; the register allocation is checked on the way."""
+    allocate_checked(source_module(source))
     return compile_module(source_module(source), source_name="test.phx")
 
 
@@ -68,3 +70,18 @@ def simulator() -> Any:
 
 def run(program: Program, name: str, args: dict[str, Any], sentrons: int = 1) -> Any:
     return simulator()(program, name, args, sentrons=sentrons)
+
+
+def allocate_checked(module: ModuleOp) -> list[tuple[FuncOp, dict]]:
+    """Select and allocate every kernel, check each allocation; (kernel, reloads) pairs."""
+    from phextcc.backend.codegen import siw_ir
+    from phextcc.backend.regalloc import allocate_kernel
+    from phextcc.backend.regalloc_check import check_allocation
+
+    done = []
+    for kernel in siw_ir(module).ops:
+        assert isinstance(kernel, FuncOp)
+        result = allocate_kernel(kernel)
+        check_allocation(kernel.body, result.reloads)
+        done.append((kernel, result.reloads))
+    return done

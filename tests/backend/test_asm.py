@@ -150,6 +150,11 @@ def test_syntax_errors(line: str, expected: str) -> None:
     assert f"t.siws:{expected}" in asm_error(f".kernel k\n    {line}\n    DHALT\n")
 
 
+def test_bad_parameter_extent() -> None:
+    message = asm_error(".kernel k\n.param t f32[4, -]\n    DHALT\n")
+    assert "t.siws:2:17: error: expected an extent or a symbol name, got '-'" in message
+
+
 def test_word_before_any_kernel() -> None:
     assert "t.siws:1:1: error: this needs a .kernel first" in asm_error("DHALT\n")
 

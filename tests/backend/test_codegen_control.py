@@ -180,3 +180,36 @@ def test_axes_longer_than_2048_carry_into_higher_phext_dimensions() -> None:
     run(compile_source(source), "big", {"v": v, "m": m})
     assert v[-1] == 2047 + 2048
     assert m[2, 2999] == 2049 + 3000
+
+
+I64_MAX = (1 << 63) - 1
+I64_MIN = -(1 << 63)
+
+
+@pytest.mark.parametrize(("lo", "hi", "st"), [
+    (I64_MAX - 3, I64_MAX, 1), (I64_MAX - 3, I64_MAX, 2), (I64_MAX - 5, I64_MAX, 4),
+    (I64_MIN, I64_MIN + 3, 1), (I64_MIN, I64_MIN + 3, 5), (I64_MIN, I64_MIN + 9, 4),
+    (I64_MAX - 1, I64_MAX, I64_MAX),
+])
+def test_loops_at_the_integer_limits_never_wrap(lo: int, hi: int, st: int) -> None:
+    program = compile_source(COUNT_LOOP)
+    out = np.zeros(2, np.int64)
+    run(program, "count", {"lo": lo, "hi": hi, "st": st, "out": out})
+    trips = list(range(lo, hi, st))
+    assert out.tolist() == [len(trips), trips[-1]]
+
+
+def test_constant_bounds_near_the_limit_fold_the_bottom_test() -> None:
+    source = f"""
+    kernel edge(out: i64[2]) {{
+        var n: i64 = 0;
+        var last: i64 = 0;
+        for i in {I64_MAX - 4}..{I64_MAX} step 3 {{ n += 1; last = i; }}
+        out[0] = n;
+        out[1] = last;
+    }}"""
+    names = mnemonics(siw_ir(source_module(source)))
+    assert "DSEL" not in names  # the limit is a compile-time constant
+    out = np.zeros(2, np.int64)
+    run(compile_source(source), "edge", {"out": out})
+    assert out.tolist() == [2, I64_MAX - 1]

@@ -13,10 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from phextcc.backend.codegen import allocated_siw_ir, compile_module
+from phextcc.backend.codegen import compile_module
 from phextcc.backend.program import Program
-from phextcc.backend.regalloc_check import check_allocation
-from tests.backend.backend_helpers import run, source_module
+from tests.backend.backend_helpers import allocate_checked, run, source_module
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.phx"))
@@ -46,9 +45,7 @@ def test_example_compiles_and_its_allocation_checks_out(path: Path) -> None:
     program = compiled(path)
     assert program.kernels and program.source_name == str(path)
     assert any(loc is not None for loc in program.locations)
-    allocated = allocated_siw_ir(source_module(path.read_text(), str(path)))
-    for kernel in allocated.ops:
-        check_allocation(kernel.body)  # type: ignore[attr-defined]
+    allocate_checked(source_module(path.read_text(), str(path)))
 
 
 def _kernel_cases() -> list[tuple[Path, str]]:

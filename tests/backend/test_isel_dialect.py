@@ -139,3 +139,16 @@ def test_tied_operand_of_cpack_is_reported() -> None:
     pack = SiwOp("CPACK", [m.res, r.res[0]], [0])
     assert pack.tied_registers() == ((m.res, pack.res[0]),)
     assert SiwOp("DADD.i64", [r.res[0], r.res[0]]).tied_registers() == ()
+
+
+def test_selected_and_allocated_kernels_round_trip_with_locations() -> None:
+    from phextcc.backend.codegen import allocated_siw_ir, siw_ir
+    from tests.backend.backend_helpers import source_module
+
+    module = source_module("kernel k(n: i64, x: f32[N]) {\n"
+                           "  for i in 0..n { if x[i] > 0.0 { x[i] = 2.0; } }\n}\n")
+    for stage in (siw_ir(module), allocated_siw_ir(module)):
+        stage.verify()
+        text = print_ir(stage, debuginfo=True)
+        assert 'loc("test.phx":2:' in text
+        assert print_ir(parse_ir(text), debuginfo=True) == text

@@ -1,4 +1,5 @@
-"""Every example runs on the simulator at every -O level and matches numpy."""
+"""Every example runs on the simulator at every -O level and matches numpy; SPMD
+kernels run with 1, 2 and 3 sentrons."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from tests.e2e.oracle import (
 )
 
 SIZE = 24
-MULTI_SENTRON = ("dot_sentrons", "streaming", "ring_allreduce", "sentron_dot")
 
 
 @pytest.mark.parametrize("opt_level", [0, 1, 2, 3])
@@ -23,12 +23,11 @@ MULTI_SENTRON = ("dot_sentrons", "streaming", "ring_allreduce", "sentron_dot")
 def test_example_matches_numpy(path: str, kernel: str, opt_level: int) -> None:
     from runtime.simulator import simulate
 
-    sentron_counts = (1, 2, 3) if any(kernel.startswith(k) for k in MULTI_SENTRON) else (1,)
-    if kernel.startswith("streaming"):
-        sentron_counts = (2,)
+    program = compiled(path, opt_level)
+    sentron_counts = (1, 2, 3) if program.kernel(kernel).uses_cpipe else (1,)
     for sentrons in sentron_counts:
         args = make_arguments(kernel, SIZE)
         expected = run_reference(kernel, args, sentrons)
         actual = copy.deepcopy(args)
-        simulate(compiled(path, opt_level), kernel, actual, sentrons=sentrons)
+        simulate(program, kernel, actual, sentrons=sentrons)
         assert_same(expected, actual, exact=False)

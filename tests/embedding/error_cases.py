@@ -80,6 +80,12 @@ def import_inside(x, out):
     import math  # noqa: F401  # <- import_inside
 
 
+def read_before_assignment_in_loop(x, out):
+    for i in range(len(x)):
+        out[i] = carried  # noqa: F821  # <- read_before_assignment_in_loop
+        carried = x[i]  # noqa: F841
+
+
 #: case -> a phrase its message must contain
 EXPECTED = {
     "list_comprehension": "a list comprehension is not supported",
@@ -94,5 +100,6 @@ EXPECTED = {
     "loop_variable_after_loop": "loop variable 'i' is only available inside its loop",
     "unknown_name": "name 'undefined_thing' is not defined",
     "recv_without_type": "'recv' takes the source and the type of the value",
+    "read_before_assignment_in_loop": "variable 'carried' may be used before it is assigned",
     "import_inside": "'import' is not supported inside a kernel",
 }

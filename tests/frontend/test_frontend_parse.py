@@ -8,6 +8,7 @@ import pytest
 from tests.frontend.frontend_programs import CORE_PROGRAMS, EVERY_CONSTRUCT, SAXPY
 from lark import Tree
 
+from phextcc.diagnostics import CompileError
 from phextcc.frontend import ast, check_source, parse
 from phextcc.frontend.parser import AstBuilder, lark_parser
 
@@ -128,7 +129,7 @@ def test_no_lark_tree_left_in_the_ast() -> None:
 )
 def test_precedence(text: str, shape: str | None) -> None:
     if shape is None:
-        with pytest.raises(Exception, match="cannot be chained"):
+        with pytest.raises(CompileError, match="cannot be chained"):
             _expr(text)
     else:
         assert _shape(_expr(text)) == shape
@@ -212,7 +213,7 @@ def test_recv_and_allreduce_forms() -> None:
 
 def test_keywords_are_reserved() -> None:
     for word in ("let", "kernel", "step", "recv", "i32", "bool", "prefetch", "true"):
-        with pytest.raises(Exception, match="expected identifier"):
+        with pytest.raises(CompileError, match="expected identifier"):
             parse(f"kernel k() {{ let {word} = 1; }}", "t.phx")
 
 

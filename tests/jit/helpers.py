@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -105,5 +105,3 @@ def result_is_nan(bits: int, t: Type) -> bool:
         return math.isnan(struct.unpack("<d", struct.pack("<Q", bits & M64))[0])
     return False
 
-
-Runner = Callable[[Program, str, Sequence[Any], Mapping[str, Any]], Any]

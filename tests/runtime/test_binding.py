@@ -93,3 +93,8 @@ def test_unbound_symbol() -> None:
     kernel = KernelInfo("k", (scalar("a", "i32"),), ("m",), 0, 1)
     with pytest.raises(ArgumentError, match="shape symbol 'm' of kernel 'k' is not bound"):
         bind_arguments(kernel, [1])
+
+
+def test_float_too_large_for_a_float_parameter() -> None:
+    with pytest.raises(ArgumentError, match="'d': value .* does not fit in f64"):
+        bind_arguments(KERNEL, _replace(6, 10 ** 400))

@@ -151,3 +151,16 @@ def test_stats_off_gives_none_and_same_results() -> None:
     on = simulate(_sum_loop(2, 8), "k", [x]).registers[0]
     off = simulate(_sum_loop(2, 8), "k", [x], collect_stats=False).registers[0]
     assert on == off
+
+
+def test_pipe_bound_and_efficiency() -> None:
+    # 4 D ops and 2 S ops, no dependences: the D pipe bounds ops/cycle at 6/4.
+    stats = stats_of([word(op("DMOVI", 1, 1), op("SBASE", 0, 0)), op("DMOVI", 2, 2),
+                      word(op("DMOVI", 3, 3), op("SBASE", 1, 1)), op("DMOVI", 4, 4)])
+    sentron = stats.sentrons[0]
+    assert sentron.ops == {"D": 5, "S": 2, "C": 0}  # + the final DHALT
+    assert sentron.pipe_bound == pytest.approx(7 / 5)
+    assert sentron.cycles == 5
+    assert sentron.efficiency == pytest.approx((7 / 5) / (7 / 5))
+    assert stats.to_json()["sentrons"][0]["pipe_bound"] == pytest.approx(1.4)
+    assert "pipe bound 1.400" in stats.format_text()

@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 
 from phextcc.backend.isa import Type
 from runtime.floatbits import (
-    f32_bits, f32_value, fma_exact, fma_f32, fraction_to_f32, i32_bits, int_to_f32, signed32,
+    f32_bits,
+    f32_value,
+    fma_exact,
+    fma_f32,
+    fraction_to_f32,
+    i32_bits,
+    int_to_f32,
+    signed32,
     signed64,
 )
 from runtime.semantics import BINARY, UNARY, conversion

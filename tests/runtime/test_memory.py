@@ -147,3 +147,13 @@ def test_aliasing_arguments_share_memory() -> None:
                    params=(tensor("a", "i64", 2), tensor("b", "i64", 2)))
     simulate(prog, "k", [x, x])
     assert x.tolist() == [1, 1]
+
+
+def test_empty_tensor_and_huge_salloc_fault() -> None:
+    prog = program([op("SBASE", 0, 0), op("SGATHER.f64", 1, 0, 0), HALT],
+                   params=(tensor("x", "f64", "n"),), symbols=("n",))
+    with pytest.raises(MemoryFault, match="offset 0 outside region 0 \\('x', 0 elements\\)"):
+        simulate(prog, "k", [np.zeros(0)])
+    with pytest.raises(MemoryFault, match="exceeds the simulator's limit"):
+        run_ops([op("DMOVI", 1, 1), op("DMOVI", 2, 40), op("DSHL.i64", 1, 1, 2),
+                 op("SALLOC", 0, 1, 0)])

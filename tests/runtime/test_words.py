@@ -121,3 +121,16 @@ def test_reserved_op_fails_only_when_reached() -> None:
     prog = program([op("DHDBIND", 1, 2, 3), HALT])
     with pytest.raises(Exception, match="DHDBIND is reserved"):
         simulate(prog, "k", [])
+
+
+def test_runtime_errors_carry_the_source_location() -> None:
+    from phextcc.backend.program import SourceLoc
+    from runtime.errors import IntegerDivisionByZero
+
+    prog = program([op("DMOVI", 1, 0), op("DDIV.i32", 2, 1, 1), HALT])
+    prog.source_name = "div.phx"
+    prog.locations = [None, SourceLoc(3, 5), None]
+    with pytest.raises(IntegerDivisionByZero) as info:
+        simulate(prog, "k", [])
+    assert str(info.value) == "integer division by zero (at SIW 1, div.phx:3:5)"
+    assert info.value.siw == 1
