@@ -1,6 +1,7 @@
 """The backend entry point: phx IR module -> verified ``Program``.
 
-    isel (isel.py) -> register allocation (regalloc.py) -> tier-0 emission (emit.py)
+    isel (isel.py) -> register allocation (regalloc.py) -> packed emission (emit.py:
+    tier 0 one op per SIW, tier 1 pipe separation, tiers 2-3 list scheduling)
     -> kernel table -> verifier
 
 Every ``func.func`` of the module is a kernel; kernels are laid out in module order.
@@ -73,19 +74,21 @@ def _first_file_name(module: ModuleOp) -> str:
 
 def compile_module(module: ModuleOp, *, opt_level: int = 0, source_name: str = ""
                    ) -> Program:
-    """Compile every kernel of a phx module. Only tier 0 exists so far: every
-    ``opt_level`` gets one op per SIW."""
-    del opt_level  # the tiers above 0 are passes over this output, not written yet
-    return program_from_siw(siw_ir(module), source_name or _first_file_name(module))
+    """Compile every kernel of a phx module; ``opt_level`` picks the packing tier
+    (emit.PACKERS)."""
+    return program_from_siw(siw_ir(module), source_name or _first_file_name(module),
+                            opt_level=opt_level)
 
 
-def program_from_siw(selected: ModuleOp, source_name: str = "") -> Program:
-    """Allocate registers of selected siw IR (in place) and emit a verified program."""
+def program_from_siw(selected: ModuleOp, source_name: str = "", *, opt_level: int = 0
+                     ) -> Program:
+    """Allocate registers of selected siw IR (in place) and emit a verified program
+    packed for ``opt_level``."""
     allocate_module(selected)
     builder = ProgramBuilder()
     builder.program.source_name = source_name
     for kernel in kernels_of(selected):
-        entry, length = emit_kernel(builder, kernel)
+        entry, length = emit_kernel(builder, kernel, opt_level)
         builder.program.kernels.append(KernelInfo(
             name=kernel.sym_name.data,
             params=kernel_params(kernel),

@@ -1,6 +1,9 @@
-"""Tier-0 emission: allocated siw IR -> ``Program`` words, one real op per SIW.
+"""Emission: allocated siw IR -> ``Program`` words, packed by the tier's packer.
 
-Each op fills the slot of its pipe and NOPs fill the other two. Blocks are laid out
+Each block's ops become a list of pending ops in program order; the packer of the
+tier (``PACKERS``) groups them into words over the block's dependence DAG (tier 0: one
+op per word; tier 1: pipe separation in order; tiers 2-3: list scheduling), each op in
+the slot of its pipe and NOPs in the idle slots. Blocks are laid out
 in region order; a conditional branch whose fall-through successor is not the next
 block gets a DJMP after it, and a jump to the next block is dropped. Branch targets
 are absolute SIW indices in the stream (kernels are laid out one after another).
@@ -13,12 +16,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import networkx as nx
 from xdsl.dialects.builtin import FileLineColLoc
 from xdsl.dialects.func import FuncOp
 from xdsl.ir import Block, Operation, SSAValue
 
 from phextcc.backend import isa
+from phextcc.backend.dependence_graph import build_dependence_graph, may_trap
 from phextcc.backend.isa import Kind, OpInfo, Pipe, Role
+from phextcc.backend.list_schedule import list_schedule
+from phextcc.backend.pipe_assign import Words, one_per_word, pack_in_order
 from phextcc.backend.program import Instr, Program, SourceLoc, Word
 from phextcc.backend.verifier import compute_deps
 from phextcc.ir.siw_dialect import (
@@ -33,6 +40,12 @@ from phextcc.ir.siw_dialect import (
 
 _U64 = (1 << 64) - 1
 _COPIES = frozenset({"DMOV", "SMOVP"})
+_SLOT_NAMES = {Pipe.D: "d", Pipe.S: "s", Pipe.C: "c"}
+
+Packer = Callable[[nx.DiGraph], Words]
+
+# The packer of each optimisation tier (levels above the table use its last entry).
+PACKERS: tuple[Packer, ...] = (one_per_word, pack_in_order, list_schedule, list_schedule)
 
 
 class EmissionError(Exception):
@@ -70,10 +83,11 @@ class ProgramBuilder:
             self.program.pool.append(bits)
         return self.pool_index[bits]
 
-    def append(self, instr: Instr, location: SourceLoc | None) -> None:
+    def append(self, instrs: list[Instr], location: SourceLoc | None) -> None:
+        """Append one word holding ``instrs`` (at most one per pipe)."""
         words = self.program.words
-        slot = {Pipe.D: "d", Pipe.S: "s", Pipe.C: "c"}[instr.pipe]
-        word = Word(**{slot: instr})
+        slots = {_SLOT_NAMES[instr.pipe]: instr for instr in instrs}
+        word = Word(**slots)
         deps = compute_deps(words[-1] if words else None, word)
         words.append(Word(d=word.d, s=word.s, c=word.c, deps=deps))
         self.program.locations.append(location)
@@ -167,24 +181,55 @@ EMITTERS: dict[type[Operation], Emitter] = {
 }
 
 
-def emit_kernel(builder: ProgramBuilder, kernel: FuncOp) -> tuple[int, int]:
-    """Append one allocated kernel to the stream; returns (entry, length)."""
+def _block_ops(builder: ProgramBuilder, block: Block, next_block: Block | None
+               ) -> list[_Pending]:
+    pending: list[_Pending] = []
+    for op in block.ops:
+        emitter = EMITTERS.get(type(op))
+        if emitter is None:
+            raise EmissionError(f"cannot emit {op.name}")
+        pending.extend(emitter(builder, op, next_block))
+    return pending
+
+
+def _word_location(ops: list[_Pending]) -> SourceLoc | None:
+    """The location a word reports: its op that may trap (a word holds at most one),
+    else its first op in program order."""
+    for item in ops:
+        if may_trap(item.info):
+            return item.location
+    return ops[0].location
+
+
+def packer_for(opt_level: int) -> Packer:
+    return PACKERS[max(0, min(opt_level, len(PACKERS) - 1))]
+
+
+def emit_kernel(builder: ProgramBuilder, kernel: FuncOp, opt_level: int = 0
+                ) -> tuple[int, int]:
+    """Append one allocated kernel to the stream, packed for ``opt_level``; returns
+    (entry, length)."""
+    pack = packer_for(opt_level)
     entry = len(builder.program.words)
     blocks = list(kernel.body.blocks)
-    pending: list[_Pending] = []
+    words: list[list[_Pending]] = []
     address: dict[Block, int] = {}
     for position, block in enumerate(blocks):
-        address[block] = entry + len(pending)
+        address[block] = entry + len(words)
         next_block = blocks[position + 1] if position + 1 < len(blocks) else None
-        for op in block.ops:
-            emitter = EMITTERS.get(type(op))
-            if emitter is None:
-                raise EmissionError(f"cannot emit {op.name}")
-            pending.extend(emitter(builder, op, next_block))
-    for item in pending:
-        args = item.args
-        if item.target is not None:
-            target_index = [o.kind for o in item.info.operands].index(Kind.TARGET)
-            args[target_index] = address[item.target]
-        builder.append(Instr(item.info, tuple(args)), item.location)
-    return entry, len(pending)
+        pending = _block_ops(builder, block, next_block)
+        if not pending:
+            continue
+        instrs = [Instr(item.info, tuple(item.args)) for item in pending]
+        words.extend([pending[node] for node in word]
+                     for word in pack(build_dependence_graph(instrs)))
+    for word in words:
+        instrs = []
+        for item in word:
+            args = item.args
+            if item.target is not None:
+                target_index = [o.kind for o in item.info.operands].index(Kind.TARGET)
+                args[target_index] = address[item.target]
+            instrs.append(Instr(item.info, tuple(args)))
+        builder.append(instrs, _word_location(word))
+    return entry, len(words)

@@ -120,7 +120,7 @@ class PeerSet:
     def close(self) -> None:
         self._build_dir.cleanup()
 
-    def __enter__(self) -> PeerSet:
+    def __enter__(self) -> PeerSet:  # noqa: PYI034 (typing.Self needs Python 3.11)
         return self
 
     def __exit__(self, *exc: object) -> None:

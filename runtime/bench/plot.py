@@ -36,8 +36,9 @@ def _svg(document: dict[str, Any]) -> str:
     width, height = 900, top + group * len(kernels) + 40
     peak = max((math.log10(v) for row in values for v in row if v), default=1.0) or 1.0
     scale = (width - left - 20) / peak
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'font-family="sans-serif" font-size="11">',
+    opening = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+               f'font-family="sans-serif" font-size="11">')
+    parts = [opening,
              f'<text x="{left}" y="16">native time / fastest (log scale, 1 = fastest)</text>']
     for k, name in enumerate(kernels):
         y0 = top + k * group

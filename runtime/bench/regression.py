@@ -2,7 +2,9 @@
 
 Simulated cycles and SIW counts are deterministic, so they must not grow at all. Native
 times are noisy: a median may grow by the noise of both runs (three times the sum of
-their median absolute deviations) or by a relative floor, whichever is larger."""
+their median absolute deviations), by a relative floor, or by an absolute floor (timer
+resolution and thread start-up jitter of sub-millisecond kernels), whichever is
+largest."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any
 
 DEFAULT_TIME_FLOOR = 0.10   # a median may always grow by 10% before it counts
 NOISE_FACTOR = 3.0
+ABSOLUTE_TIME_FLOOR = 1e-3  # seconds
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ def spread(samples: list[float]) -> float:
 
 def allowed_time(old: dict[str, Any], new: dict[str, Any], floor: float) -> float:
     noise = NOISE_FACTOR * (spread(old.get("samples", [])) + spread(new.get("samples", [])))
-    return old["median"] + max(floor * old["median"], noise)
+    return old["median"] + max(floor * old["median"], noise, ABSOLUTE_TIME_FLOOR)
 
 
 def _variants(kernel: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -56,10 +56,10 @@ def render(document: dict[str, Any]) -> str:
         if kernel["hand"]:
             rows.append(_row(name, "hand", kernel["hand"]))
     machine = document["machine"]
-    parts = [f"suite {document['suite']}: {len(document['kernels'])} kernels, repeat "
+    title = (f"suite {document['suite']}: {len(document['kernels'])} kernels, repeat "
              f"{document['repeat']}, {machine['cpu']} x{machine['cores']}, Python "
-             f"{machine['python']}, llvmlite {machine['llvmlite']}",
-             _table(rows, COLUMNS)]
+             f"{machine['python']}, llvmlite {machine['llvmlite']}")
+    parts = [title, _table(rows, COLUMNS)]
     peer_names = list(document.get("peers", {}))
     header = ["kernel", "gap of", "SIW x", "cycles x", "native x"]
     for peer in peer_names:

@@ -1,0 +1,70 @@
+"""Every example at every tier on both engines gives the results of -O0, bit for bit,
+and simulated ops/cycle never drops from one tier to the next."""
+
+from __future__ import annotations
+
+import pytest
+
+from phextcc.backend.verifier import verify
+from tests.e2e import oracle
+from tests.tiers.helpers import TIERS, full, jit_outcome, sim_outcome, simulated_ops_per_cycle
+
+SIZE = 13  # odd, so unrolled or pipelined loops see a remainder
+
+
+def _sentrons(path: str, kernel: str) -> tuple[int, ...]:
+    return (1, 2, 3) if oracle.compiled(path, 0).kernel(kernel).uses_cpipe else (1,)
+
+
+def _source(path: str) -> str:
+    with open(path) as handle:
+        return handle.read()
+
+
+@pytest.mark.parametrize(("path", "kernel"), oracle.example_kernels())
+def test_example_tiers_match_O0_on_the_simulator(path: str, kernel: str) -> None:
+    source = _source(path)
+    args = oracle.make_arguments(kernel, SIZE)
+    for sentrons in _sentrons(path, kernel):
+        baseline = sim_outcome(full(source, 0, path), kernel, args, sentrons)
+        assert baseline[0] == "ok"
+        for tier in TIERS[1:]:
+            program = full(source, tier, path)
+            verify(program)
+            assert sim_outcome(program, kernel, args, sentrons) == baseline, \
+                f"-O{tier} on {sentrons} sentrons"
+
+
+QUICK_NATIVE = ("saxpy", "dot_allreduce", "stream")
+
+
+def _native_check(path: str, kernel: str, tiers: tuple[int, ...]) -> None:
+    source = _source(path)
+    args = oracle.make_arguments(kernel, SIZE)
+    for sentrons in _sentrons(path, kernel):
+        baseline = sim_outcome(full(source, 0, path), kernel, args, sentrons)
+        for tier in tiers:
+            assert jit_outcome(full(source, tier, path), kernel, args, sentrons) == baseline, \
+                f"native -O{tier} on {sentrons} sentrons"
+
+
+@pytest.mark.parametrize("kernel", QUICK_NATIVE)
+def test_quick_examples_native_match_O0(kernel: str) -> None:
+    _native_check(str(oracle.EXAMPLES / f"{kernel}.phx"), kernel, TIERS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("path", "kernel"), oracle.example_kernels())
+def test_every_example_native_matches_O0(path: str, kernel: str) -> None:
+    _native_check(path, kernel, TIERS)
+
+
+@pytest.mark.parametrize(("path", "kernel"), oracle.example_kernels())
+def test_ops_per_cycle_never_drops_between_tiers(path: str, kernel: str) -> None:
+    source = _source(path)
+    args = oracle.make_arguments(kernel, SIZE)
+    sentrons = max(_sentrons(path, kernel))
+    rates = [simulated_ops_per_cycle(full(source, tier, path), kernel, args, sentrons)
+             for tier in TIERS]
+    for lower, higher in zip(rates, rates[1:]):
+        assert higher >= lower - 1e-9, rates
