@@ -4,7 +4,9 @@ embedding bag over a 100k x 64 table with 64k ids, and the call path of a tiny k
 The SIW kernels are written the way a tier-0 compiler emits them (one op per word, a
 DCHK before the first access, every S access checked). Both sides are compiled before
 timing; each figure is the median of ``--repeats`` runs; the ratio is JIT time / Numba
-time (below 1.0: the JIT is faster). Results are checked against each other first.
+time (below 1.0: the JIT is faster); the two sides alternate within each repeat, and the
+call-path rows are per call (1000 calls per sample). Results are checked against each
+other first.
 
     python benchmarks/jit_vs_numba.py [--repeats 9] [--quick]
 """
@@ -52,14 +54,18 @@ def embedding_bag_numba(table: np.ndarray, ids: np.ndarray, out: np.ndarray, bag
                 out[b, d] += table[row, d]
 
 
-def median_seconds(action: Callable[[], object], repeats: int,
-                   clock: Callable[[], float]) -> float:
-    times = []
+def median_seconds(actions: tuple[Callable[[], object], ...], repeats: int,
+                   clock: Callable[[], float], calls: int = 1) -> list[float]:
+    """Median seconds per call of each action. The actions alternate within every repeat,
+    so a change of load on a shared machine hits both sides alike."""
+    times: list[list[float]] = [[] for _ in actions]
     for _ in range(repeats):
-        started = clock()
-        action()
-        times.append(clock() - started)
-    return statistics.median(times)
+        for action, samples in zip(actions, times):
+            started = clock()
+            for _ in range(calls):
+                action()
+            samples.append((clock() - started) / calls)
+    return [statistics.median(samples) for samples in times]
 
 
 def main() -> None:
@@ -96,6 +102,10 @@ def main() -> None:
     assert np.array_equal(o_jit, o_numba), "embedding bag results differ"
 
     small_x, small_y = x[:1024].copy(), y[:1024].copy()
+    small_function = saxpy_native.function("saxpy")
+    run(saxpy_native, "saxpy", [small_x, small_y, 0.5])  # prepares the call plan
+    launch = saxpy_native.take_launch("saxpy", 1, lambda: None)
+    saxpy_native.give_back_launch("saxpy", 1, launch)
     cases: list[tuple[str, Callable[[], object], Callable[[], object]]] = [
         (f"saxpy f32 n={n}", lambda: run(saxpy_native, "saxpy", [x, y_jit, 0.5]),
          lambda: saxpy_numba(x, y_numba, np.float32(0.5))),
@@ -113,11 +123,19 @@ def main() -> None:
     clocks = {"cpu": time.thread_time, "wall": time.perf_counter}
     print(f"{'kernel':45s} {'clock':>5s} {'jit ms':>10s} {'numba ms':>10s} {'jit/numba':>10s}")
     for name, jit_action, numba_action in cases:
+        calls = 1000 if name.startswith("call path") else 1
         for clock_name, clock in clocks.items():
-            jit_time = median_seconds(jit_action, options.repeats, clock)
-            numba_time = median_seconds(numba_action, options.repeats, clock)
-            print(f"{name:45s} {clock_name:>5s} {jit_time * 1e3:10.3f} "
-                  f"{numba_time * 1e3:10.3f} {jit_time / numba_time:10.2f}")
+            jit_time, numba_time = median_seconds((jit_action, numba_action),
+                                                  options.repeats, clock, calls)
+            print(f"{name:45s} {clock_name:>5s} {jit_time * 1e3:10.4f} "
+                  f"{numba_time * 1e3:10.4f} {jit_time / numba_time:10.2f}")
+    # The floor of the call path: the compiled function called through ctypes with an
+    # argument block and context already filled (what run() adds is binding and checks).
+    floor, = median_seconds((lambda: small_function(launch.context_addresses[0],
+                                                    launch.args_address),),
+                            options.repeats, time.perf_counter, 1000)
+    print(f"{'call path floor: ctypes call of saxpy n=1024':45s} {'wall':>5s} "
+          f"{floor * 1e3:10.4f}")
 
 
 if __name__ == "__main__":

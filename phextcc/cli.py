@@ -25,8 +25,10 @@ from phextcc.cli_common import (
     write_bytes,
     write_text,
 )
+from phextcc.bench_cli import bench_command
 from phextcc.cli_run import run_command
 from phextcc.embedding.cache_cli import cache_command
+from phextcc.opt_cli import opt_command
 
 EMIT_KINDS = ("ast", "ir", "siw-asm", "siw", "llvm", "asm", "obj")
 
@@ -149,3 +151,5 @@ def stats_command(file: str, opt_level: int, kernel: str | None, as_json: bool) 
 
 main.add_command(run_command)
 main.add_command(cache_command)
+main.add_command(opt_command)
+main.add_command(bench_command)

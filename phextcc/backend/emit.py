@@ -27,6 +27,7 @@ from phextcc.backend.isa import Kind, OpInfo, Pipe, Role
 from phextcc.backend.list_schedule import list_schedule
 from phextcc.backend.pipe_assign import Words, one_per_word, pack_in_order
 from phextcc.backend.program import Instr, Program, SourceLoc, Word
+from phextcc.backend.rename import block_liveness, rename_block
 from phextcc.backend.verifier import compute_deps
 from phextcc.ir.siw_dialect import (
     BranchOp,
@@ -41,6 +42,11 @@ from phextcc.ir.siw_dialect import (
 _U64 = (1 << 64) - 1
 _COPIES = frozenset({"DMOV", "SMOVP"})
 _SLOT_NAMES = {Pipe.D: "d", Pipe.S: "s", Pipe.C: "c"}
+
+# Control never falls through these (a dropped jump to the next block is no op at all).
+_ENDS_FLOW = frozenset({"DJMP", "DHALT"})
+# Tiers that rename registers inside blocks before scheduling (rename.py).
+RENAME_FROM_TIER = 2
 
 Packer = Callable[[nx.DiGraph], Words]
 
@@ -201,6 +207,19 @@ def _word_location(ops: list[_Pending]) -> SourceLoc | None:
     return ops[0].location
 
 
+def _successors(blocks: list[Block], block_ops: list[list[_Pending]]) -> list[list[int]]:
+    """Successor block indices of each block in the emitted layout."""
+    index_of = {block: index for index, block in enumerate(blocks)}
+    successors: list[list[int]] = []
+    for index, ops in enumerate(block_ops):
+        following = [index_of[item.target] for item in ops if item.target is not None]
+        ends_flow = bool(ops) and ops[-1].info.family in _ENDS_FLOW
+        if not ends_flow and index + 1 < len(blocks):
+            following.append(index + 1)
+        successors.append(following)
+    return successors
+
+
 def packer_for(opt_level: int) -> Packer:
     return PACKERS[max(0, min(opt_level, len(PACKERS) - 1))]
 
@@ -212,12 +231,17 @@ def emit_kernel(builder: ProgramBuilder, kernel: FuncOp, opt_level: int = 0
     pack = packer_for(opt_level)
     entry = len(builder.program.words)
     blocks = list(kernel.body.blocks)
+    block_ops = [_block_ops(builder, block, blocks[position + 1] if position + 1 < len(blocks)
+                            else None) for position, block in enumerate(blocks)]
+    if opt_level >= RENAME_FROM_TIER:
+        successors = _successors(blocks, block_ops)
+        live_in, live_out = block_liveness(block_ops, successors)
+        for index, ops in enumerate(block_ops):
+            rename_block(ops, live_in[index], live_out[index])
     words: list[list[_Pending]] = []
     address: dict[Block, int] = {}
-    for position, block in enumerate(blocks):
+    for block, pending in zip(blocks, block_ops):
         address[block] = entry + len(words)
-        next_block = blocks[position + 1] if position + 1 < len(blocks) else None
-        pending = _block_ops(builder, block, next_block)
         if not pending:
             continue
         instrs = [Instr(item.info, tuple(item.args)) for item in pending]

@@ -9,7 +9,8 @@ from phextcc.backend.program import Program
 
 
 def static_stats(program: Program) -> dict[str, dict[str, Any]]:
-    """SIWs, real (non-NOP) ops and NOPs per pipe, and ops per SIW, for each kernel."""
+    """SIWs, real (non-NOP) ops and NOPs per pipe, ops per SIW and the NOP fraction of
+    each pipe's slots, for each kernel."""
     table: dict[str, dict[str, Any]] = {}
     for kernel in program.kernels:
         words = program.words[kernel.entry:kernel.entry + kernel.length]
@@ -24,5 +25,8 @@ def static_stats(program: Program) -> dict[str, dict[str, Any]]:
             "ops": ops,
             "nops": nops,
             "ops_per_siw": total / len(words) if words else 0.0,
+            # Share of each pipe's slots holding a NOP: what packing leaves idle.
+            "nop_fraction": {pipe: nops[pipe] / len(words) if words else 0.0
+                             for pipe in nops},
         }
     return table

@@ -1,9 +1,9 @@
 """Named pass pipelines: each -O level is data, a list of pass names.
 
 Pass names resolve through phextcc's own registry first, then through xDSL's
-(`xdsl.transforms.get_all_passes`), so generic passes are reused, not rewritten (licm
-as it is; canonicalize, cse and dce through thin phextcc variants that keep ops which
-may trap, and never fold a float result differently). See docs/passes.md for what each pass does and must never do.
+(`xdsl.transforms.get_all_passes`), so generic passes are reused, not rewritten
+(canonicalize, cse, dce and licm through thin phextcc variants that keep, and never
+hoist, ops which may trap, and never fold a float result differently). See docs/passes.md for what each pass does and must never do.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ _O1: tuple[str, ...] = ("phx-canonicalize", "phx-cse", "phx-dce", "prove-in-boun
 # Bounds are proven before strength reduction, which turns index expressions into
 # loop-carried values the range analysis does not follow.
 _O2: tuple[str, ...] = (
-    "phx-canonicalize", "phx-cse", "licm", "prove-in-bounds",
+    "phx-canonicalize", "phx-cse", "phx-licm", "prove-in-bounds",
     "strength-reduce", "phx-canonicalize", "phx-cse", "phx-dce",
 )
-# licm again after unrolling: the remainder-loop bounds of an inner loop are invariant
+# phx-licm again after unrolling: the remainder-loop bounds of an inner loop are invariant
 # in the outer one.
 _O3: tuple[str, ...] = (
-    *_O2, "unroll-inner{factor=4}", "phx-canonicalize", "phx-cse", "licm", "phx-dce",
+    *_O2, "unroll-inner{factor=4}", "phx-canonicalize", "phx-cse", "phx-licm", "phx-dce",
 )
 
 # The tiers. IR-level passes only; SIW-level work (pipe assignment, packing,
@@ -49,6 +49,12 @@ def _dce() -> type[ModulePass]:
     return PhxDeadCodeEliminationPass
 
 
+def _licm() -> type[ModulePass]:
+    from phextcc.passes.licm import PhxLoopInvariantCodeMotionPass
+
+    return PhxLoopInvariantCodeMotionPass
+
+
 def _prove_in_bounds() -> type[ModulePass]:
     from phextcc.passes.prove_in_bounds import ProveInBoundsPass
 
@@ -71,6 +77,7 @@ _PHEXTCC_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "phx-canonicalize": _canonicalize,
     "phx-cse": _cse,
     "phx-dce": _dce,
+    "phx-licm": _licm,
     "prove-in-bounds": _prove_in_bounds,
     "strength-reduce": _strength_reduce,
     "unroll-inner": _unroll_inner,

@@ -60,8 +60,9 @@ def element_pointer(tr: KernelTranslator, instr: Instr, word: int, coord_reg: in
                instr.info.opcode)
     if region != UNKNOWN and tr.tensor_type(region) is t:
         element = builder.sub(address, ir.Constant(I128, region << OFFSET_BITS))
-        inside = builder.icmp_unsigned("<", element, tr.numel[region])
-        tr.fail_unless(inside, ErrorCode.MEMORY_FAULT, word, details)
+        if not tr.proven_in_range(word, coord_reg):  # versioning.py proved the loop's range
+            inside = builder.icmp_unsigned("<", element, tr.numel[region])
+            tr.fail_unless(inside, ErrorCode.MEMORY_FAULT, word, details)
         return builder.gep(tr.tensor_base[region], [builder.trunc(element, I64)],
                            inbounds=True, source_etype=LLVM_TYPE[t])
     pointer = builder.call(tr.runtime.region_element,

@@ -116,7 +116,7 @@ class NativeModule:
     machine: Any
     functions: dict[str, Any] = field(default_factory=dict)
     launches: dict[tuple[str, int], list[Any]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    call_plans: dict[str, Any] = field(default_factory=dict)  # kernel -> callpath.CallPlan
 
     def function(self, kernel: str) -> Any:
         """The ctypes function ``i32 k_NAME(ctx, args)`` of a kernel."""
@@ -128,16 +128,18 @@ class NativeModule:
 
     def take_launch(self, kernel: str, sentrons: int, make: Callable[[], Any]) -> Any:
         """A free launch state for (kernel, sentrons), made by ``make`` if none is free
-        (concurrent runs of one module each get their own)."""
-        with self.lock:
-            free = self.launches.get((kernel, sentrons))
-            if free:
+        (concurrent runs of one module each get their own). No lock: list.pop/append
+        and dict.setdefault are atomic, and a lock costs as much as the rest of a call."""
+        free = self.launches.get((kernel, sentrons))
+        if free:
+            try:
                 return free.pop()
+            except IndexError:  # another thread took the last one
+                pass
         return make()
 
     def give_back_launch(self, kernel: str, sentrons: int, launch: Any) -> None:
-        with self.lock:
-            self.launches.setdefault((kernel, sentrons), []).append(launch)
+        self.launches.setdefault((kernel, sentrons), []).append(launch)
 
     def asm(self) -> str:
         return str(self.machine.emit_assembly(llvm.parse_assembly(self.llvm_ir)))

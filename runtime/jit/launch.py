@@ -28,6 +28,7 @@ from runtime.errors import (
     SentronCountError,
     VtpuRuntimeError,
 )
+from runtime.jit.callpath import plan_for
 from runtime.jit.engine import LIBC, NativeModule, jit_compile
 from runtime.jit.layout import (
     CHUNK_BYTES,
@@ -98,16 +99,20 @@ class Launch:
             for i in range(kernel.entry, kernel.entry + kernel.length))
         self.bound: BoundArguments | None = None
         self._memory: PhextPageTable | None = None
+        # What each region-table row holds, so an unchanged row is not rewritten per call.
+        self.published: dict[int, tuple[int, int, int]] = {}
         self.failures: dict[int, tuple[Exception, int]] = {}
 
-    def prepare(self, bound: BoundArguments, timeout: float) -> None:
-        """Fill the argument block, the region table and the shared block for a call."""
+    def prepare(self, bound: BoundArguments, timeout: float,
+                addresses: dict[int, int] | None = None) -> None:
+        """Fill the argument block, the region table and the shared block for a call
+        (``addresses``: the tensors' data pointers when the caller already has them)."""
         self.bound = bound
         self._memory = None
         self.failures = {}
         args = self.args
         for index, array in bound.tensors.items():
-            address = array.ctypes.data
+            address = addresses[index] if addresses is not None else array.ctypes.data
             args[index] = address
             self._publish(index, address, array.size, self.tensor_kinds[index])
         for index, bits in bound.scalars.items():
@@ -133,6 +138,9 @@ class Launch:
         return self._memory
 
     def _publish(self, region: int, base: int, count: int, kind: int) -> None:
+        if self.published.get(region) == (base, count, kind):
+            return
+        self.published[region] = (base, count, kind)
         row = region * REGION_SLOTS
         self.regions[row + RegionField.BASE] = base
         self.regions[row + RegionField.COUNT] = count
@@ -337,35 +345,34 @@ class ErrorReport:
         return DeadlockError(waiters)
 
 
-def _overlapping(bound: BoundArguments) -> bool:
-    """Whether two tensor arguments share memory (then noalias would be a lie)."""
-    arrays = list(bound.tensors.values())
-    if len(arrays) < 2:
-        return False
-    return any(np.may_share_memory(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1:])
-
-
 def run(native: NativeModule, kernel: str, args: Sequence | Mapping, *, sentrons: int = 1,
         deadlock_timeout: float = DEFAULT_DEADLOCK_TIMEOUT) -> RunResult:
     """Run ``kernel`` of a compiled module on ``sentrons`` native threads.
 
     Raises the simulator's exceptions (runtime/errors.py) with the same messages; tensor
     writes made before an error are kept."""
-    info = native.program.kernel(kernel)
+    plan = native.call_plans.get(kernel)
+    if plan is None:  # KeyError for an unknown kernel
+        plan = plan_for(native.call_plans, native.program.kernel(kernel))
+    info = plan.kernel
     check_sentron_count(info, sentrons)
-    bound = bind_arguments(info, args)
-    if _overlapping(bound) and native.options.assume_noalias:
+    bound = plan.bind(args)
+    if bound is None:  # the reference binder: same binding, or its exact error
+        bound = bind_arguments(info, args)
+    addresses = plan.addresses(bound)
+    if native.options.assume_noalias and plan.overlapping(bound, addresses):
         options = native.options
         native = jit_compile(native.program, opt_level=options.opt_level,
                              checks=options.checks, fastmath=options.fastmath,
                              cpu=native.cpu, features=native.features, assume_noalias=False)
     launch = native.take_launch(kernel, sentrons, lambda: Launch(native.program, info, sentrons))
     try:
-        launch.prepare(bound, deadlock_timeout)
+        launch.prepare(bound, deadlock_timeout, addresses)
         started = time.perf_counter()
         codes = launch.run(native)
         seconds = time.perf_counter() - started
-        ErrorReport(launch).raise_for(codes)
+        if any(codes):
+            ErrorReport(launch).raise_for(codes)
     finally:
         launch.finish()
         native.give_back_launch(kernel, sentrons, launch)

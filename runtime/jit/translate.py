@@ -23,7 +23,7 @@ from llvmlite import ir
 
 from phextcc.backend.isa import Effect, Kind, RegClass, Role, Type
 from phextcc.backend.program import Instr, KernelInfo, Program
-from runtime.jit import analysis
+from runtime.jit import analysis, versioning
 from runtime.jit.irtypes import (
     DTYPE_TYPE,
     I1,
@@ -93,6 +93,10 @@ class KernelTranslator:
         self.noalias = options.assume_noalias and not self._needs_region_table()
         self.builder: ir.IRBuilder = ir.IRBuilder()
         self.fast_flags: tuple[str, ...] = ("fast",) if options.fastmath else ()
+        # Loops translated twice behind one range check (versioning.py), and the
+        # (word, p register) accesses the copy being emitted may leave unchecked.
+        self.versioned = versioning.versioned_loops(program, kernel, self.regions)
+        self.proven_accesses: frozenset[tuple[int, int]] = frozenset()
 
     # -- set-up -------------------------------------------------------------
     def _needs_region_table(self) -> bool:
@@ -170,7 +174,10 @@ class KernelTranslator:
                   for index in analysis.basic_blocks(self.program, self.kernel)}
         self.blocks = blocks
         builder.branch(blocks[self.kernel.entry])
+        resume = self.kernel.entry
         for index in range(self.kernel.entry, self.kernel.entry + self.kernel.length):
+            if index < resume:
+                continue  # inside a loop emitted by versioning.emit_versioned_loop
             if index in blocks:
                 if not builder.block.is_terminated:
                     builder.branch(blocks[index])
@@ -179,6 +186,9 @@ class KernelTranslator:
                 continue  # unreachable word after an unconditional branch
             if index not in self.regions:
                 builder.unreachable()  # the region analysis never reached this word
+                continue
+            if index in self.versioned:
+                resume = versioning.emit_versioned_loop(self, self.versioned[index])
                 continue
             self._emit_word(index)
         if not builder.block.is_terminated:
@@ -312,6 +322,14 @@ class KernelTranslator:
         builder.ret(code_value)
 
     # -- one word -----------------------------------------------------------
+    def emit_word(self, index: int) -> None:
+        self._emit_word(index)
+
+    def proven_in_range(self, word: int, preg: int) -> bool:
+        """Whether the access of ``word`` through ``preg`` needs no check in the code
+        being emitted (the unchecked copy of a versioned loop)."""
+        return (word, preg) in self.proven_accesses
+
     def _emit_word(self, index: int) -> None:
         word = self.program.words[index]
         effects: list[WordEffects] = []

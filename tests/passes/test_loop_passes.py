@@ -1,4 +1,4 @@
-"""Loop passes (strength-reduce, unroll-inner, licm) keep every loop's results for all
+"""Loop passes (strength-reduce, unroll-inner, phx-licm) keep every loop's results for all
 trip counts: 0, 1, factor - 1, factor, factor + 1, many; steps 1 to 3; negative
 bounds; loop-carried values; checked by the phx IR interpreter before and after."""
 
@@ -62,7 +62,7 @@ def outcome(module: object, lb: int, ub: int, w: int, r: int) -> tuple[str, list
     "strength-reduce",
     "unroll-inner{factor=2}",
     "unroll-inner{factor=4}",
-    "licm,strength-reduce,unroll-inner{factor=3},phx-canonicalize,phx-cse,phx-dce",
+    "phx-licm,strength-reduce,unroll-inner{factor=3},phx-canonicalize,phx-cse,phx-dce",
 ])
 def test_loop_pass_keeps_results(spec: str, step: int) -> None:
     text = LOOP_KERNEL.replace("STEP", str(step))
@@ -105,7 +105,9 @@ builtin.module {
     assert len(ops_of(run("unroll-inner", text), scf.ForOp)) == 2
 
 
-def test_licm_keeps_a_possibly_trapping_division_in_a_loop_that_may_not_run() -> None:
+@pytest.mark.parametrize("division", ["divsi", "remsi"])
+def test_licm_keeps_a_possibly_trapping_division_in_a_loop_that_may_not_run(
+        division: str) -> None:
     text = """
 builtin.module {
   func.func @k(%t: !phx.tensor<i64, [1]>, %a: i64, %b: i64, %n: i64) attributes {
@@ -113,15 +115,19 @@ builtin.module {
     %c0 = arith.constant 0 : i64
     %c1 = arith.constant 1 : i64
     scf.for %i = %c0 to %n step %c1 : i64 {
-      %q = arith.divsi %a, %b : i64
-      phx.store %q, %t[%c0] : !phx.tensor<i64, [1]>
+      %q = arith.DIVISION %a, %b : i64
+      %w = arith.muli %a, %a : i64
+      %s = arith.addi %q, %w : i64
+      phx.store %s, %t[%c0] : !phx.tensor<i64, [1]>
     }
     func.return
   }
-}"""
-    module = run("licm", text)
-    (division,) = ops_of(module, arith.DivSIOp)
-    assert isinstance(division.parent_op(), scf.ForOp)
+}""".replace("DIVISION", division)
+    module = run("phx-licm", text)
+    (kept,) = ops_of(module, arith.DivSIOp if division == "divsi" else arith.RemSIOp)
+    assert isinstance(kept.parent_op(), scf.ForOp)
+    (hoisted,) = ops_of(module, arith.MuliOp)
+    assert not isinstance(hoisted.parent_op(), scf.ForOp)
     args = {"t": np.zeros(1, np.int64), "a": 5, "b": 0, "n": 0}
     run_kernel(module, "k", args)  # zero trips: no division, no trap
     with pytest.raises(InterpreterError):

@@ -33,7 +33,7 @@ def pass_names(opt_level: int) -> list[str]:
 def test_tiers_grow_as_documented() -> None:
     assert pass_names(0) == []
     assert pass_names(1) == ["phx-canonicalize", "phx-cse", "phx-dce", "prove-in-bounds"]
-    assert {"licm", "strength-reduce"} <= set(pass_names(2)) - set(pass_names(1))
+    assert {"phx-licm", "strength-reduce"} <= set(pass_names(2)) - set(pass_names(1))
     assert "unroll-inner" in set(pass_names(3)) - set(pass_names(2))
     assert "unroll-inner" not in pass_names(2)
 

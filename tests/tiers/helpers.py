@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 from typing import Any
 
 import numpy as np
@@ -34,10 +35,27 @@ def full(source: str, level: int, name: str = "t.phx") -> Program:
 
 
 Outcome = tuple[str, dict[str, bytes]]
+# Packing moves ops between words: an error names the same source location at every
+# tier, but the SIW index it was raised at differs.
+_SIW_INDEX = re.compile(r"SIW \d+")
+
+
+def _error_text(error: VtpuRuntimeError) -> str:
+    return f"{type(error).__name__}: " + _SIW_INDEX.sub("SIW _", str(error))
+
+
+def _canonical(value: np.ndarray) -> np.ndarray:
+    """NaN payloads are not specified (engines may differ on 0/0): one NaN for all."""
+    if value.dtype.kind != "f":
+        return value
+    canonical = value.copy()
+    canonical[np.isnan(canonical)] = np.nan
+    return canonical
 
 
 def _tensor_bytes(args: dict[str, Any]) -> dict[str, bytes]:
-    return {name: value.tobytes() for name, value in args.items()
+    """Tensor contents bit for bit (NaNs made canonical)."""
+    return {name: _canonical(value).tobytes() for name, value in args.items()
             if isinstance(value, np.ndarray)}
 
 
@@ -48,7 +66,7 @@ def sim_outcome(program: Program, kernel: str, args: dict[str, Any], sentrons: i
     try:
         simulate(program, kernel, actual, sentrons=sentrons, collect_stats=False)
     except VtpuRuntimeError as error:
-        return f"{type(error).__name__}: {error}", {}
+        return _error_text(error), {}
     return "ok", _tensor_bytes(actual)
 
 
@@ -58,7 +76,7 @@ def jit_outcome(program: Program, kernel: str, args: dict[str, Any], sentrons: i
     try:
         run(jit_compile(program), kernel, actual, sentrons=sentrons)
     except VtpuRuntimeError as error:
-        return f"{type(error).__name__}: {error}", {}
+        return _error_text(error), {}
     return "ok", _tensor_bytes(actual)
 
 

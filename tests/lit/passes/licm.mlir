@@ -1,9 +1,9 @@
-// RUN: %python -m phextcc.opt_cli %s -p licm | filecheck %s
+// RUN: %python -m phextcc.opt_cli %s -p phx-licm | filecheck %s
 
-// licm (reused from xDSL) hoists pure invariant arithmetic and shape symbols, but no
-// load (a store in the loop may write the same element, and the loop may run zero
-// times while the load's index check would fail) and no division by a value that may
-// be zero (it would trap even when the loop does not run).
+// phx-licm hoists pure invariant arithmetic and shape symbols, but no load (a store in
+// the loop may write the same element, and the loop may run zero times while the
+// load's index check would fail) and no division or remainder by a value that may be
+// zero (it would trap even when the loop does not run; xDSL's licm hoists remsi).
 // CHECK-LABEL: func.func @k
 // CHECK: phx.sym "W"
 // CHECK: arith.muli %[[A:.*]], %[[B:.*]] : i64
@@ -11,6 +11,7 @@
 // CHECK: scf.for
 // CHECK: phx.load
 // CHECK: arith.divsi %[[A]], %[[B]] : i64
+// CHECK: arith.remsi %[[A]], %[[B]] : i64
 // CHECK: phx.store
 builtin.module {
   func.func @k(%t: !phx.tensor<i64, ["N"]>, %a: i64, %b: i64) {
@@ -24,7 +25,9 @@ builtin.module {
       %safe = arith.divsi %a, %c4 : i64
       %v = phx.load %t[%c0] : !phx.tensor<i64, ["N"]> -> i64
       %q = arith.divsi %a, %b : i64
-      %s1 = arith.addi %v, %q : i64
+      %rem = arith.remsi %a, %b : i64
+      %s0 = arith.addi %v, %rem : i64
+      %s1 = arith.addi %s0, %q : i64
       %s2 = arith.addi %s1, %m : i64
       %s3 = arith.addi %s2, %w : i64
       %s4 = arith.addi %s3, %safe : i64
