@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from llvmlite import ir
 
-from phextcc.backend.isa import OFFSET_BITS, Cond, Effect, Kind, RegClass, Role, Type
+from phextcc.backend.isa import OFFSET_BITS, Cond, Effect, RegClass, Role, Type
 from phextcc.backend.program import Instr, KernelInfo, Program
 from runtime.jit.analysis import UNKNOWN, RegionState, branch_target, operand_values
 from runtime.jit.irtypes import DTYPE_TYPE, I1, I32, I64, I128
@@ -40,11 +40,13 @@ from runtime.jit.irtypes import DTYPE_TYPE, I1, I32, I64, I128
 if TYPE_CHECKING:  # the translator imports this module
     from runtime.jit.translate import KernelTranslator
 
-# Bounds that keep k*K and T*rS exact in i128 (coordinates stay below 2^121).
-STEP_LIMIT = 1 << 40
-TRIP_LIMIT = 1 << 40
-SPAN_LIMIT = 1 << 62  # rN - i0: keeps the trip-count arithmetic inside i64
-I64_MAX = (1 << 63) - 1
+# Bounds that keep the range check exact in i64: |rS|, |rK|, T <= 2^31 make every
+# (T-1)*K smaller than 2^62 in magnitude; i0, rN within 2^61 keep rN - i0 and rN + rS
+# inside i64; tensors up to 2^62 elements.
+STEP_LIMIT = 1 << 31
+TRIP_LIMIT = 1 << 31
+INDEX_LIMIT = 1 << 61
+NUMEL_LIMIT = 1 << 62
 ACCESS_FAMILIES = ("SGATHER", "SSCATTR")
 WRITING_ROLES = (Role.DEF, Role.USEDEF)
 
@@ -80,10 +82,11 @@ class VersionedLoop:
 
 def _written(instr: Instr, regclass: RegClass) -> list[int]:
     return [value for operand, value in zip(instr.info.operands, instr.args)
-            if operand.kind.value[0] is regclass and operand.role in WRITING_ROLES]
+            if operand.kind.regclass is regclass and operand.role in WRITING_ROLES]
 
 
-def _writers(program: Program, words: range, regclass: RegClass) -> dict[int, list[tuple[int, Instr]]]:
+def _writers(program: Program, words: range,
+             regclass: RegClass) -> dict[int, list[tuple[int, Instr]]]:
     """register -> every (word, op) of the range that writes it."""
     found: dict[int, list[tuple[int, Instr]]] = {}
     for index in words:
@@ -111,7 +114,8 @@ def _induction_step(r_writers: dict[int, list[tuple[int, Instr]]], induction: in
     return None
 
 
-def _p_stride(p_writers: dict[int, list[tuple[int, Instr]]], r_writers: dict[int, list],
+def _p_stride(p_writers: dict[int, list[tuple[int, Instr]]],
+              r_writers: dict[int, list[tuple[int, Instr]]],
               preg: int, header: int) -> tuple[bool, int | None, int]:
     """(affine?, rK or None when invariant, word of the SINDEX or -1)."""
     writes = p_writers.get(preg, [])
@@ -185,42 +189,44 @@ def versioned_loops(program: Program, kernel: KernelInfo,
 
 
 class RangeCheck:
-    """Emits, at the loop entry, the i1 'every proven access stays in range'."""
+    """Emits, at the loop entry, the i1 'every proven access stays in range'.
+
+    It runs once per entry of the loop (per row of an embedding bag), so it is kept in
+    i64 wherever the bounds below make that exact: only the first element offset of an
+    access, which starts from the packed i128 coordinate, is computed in i128."""
 
     def __init__(self, tr: KernelTranslator, loop: VersionedLoop) -> None:
         self.tr = tr
         self.loop = loop
         self.builder = tr.builder
 
-    def wide(self, reg: int) -> ir.Value:
-        return self.builder.sext(self.tr.read_r(reg, Type.I64), I128)
+    def value(self, reg: int) -> ir.Value:
+        return self.tr.read_r(reg, Type.I64)
 
     def within(self, value: ir.Value, low: int, high: int) -> ir.Value:
         b = self.builder
-        return b.and_(b.icmp_signed(">=", value, ir.Constant(I128, low)),
-                      b.icmp_signed("<=", value, ir.Constant(I128, high)))
+        return b.and_(b.icmp_signed(">=", value, ir.Constant(I64, low)),
+                      b.icmp_signed("<=", value, ir.Constant(I64, high)))
 
     def emit(self) -> ir.Value:
         b, loop = self.builder, self.loop
-        start, limit, step = (self.wide(r) for r in (loop.induction, loop.limit, loop.step))
-        ok = self.within(step, 1, STEP_LIMIT)
-        # rI never wraps inside the loop when rN + rS stays representable.
-        ok = b.and_(ok, b.icmp_signed("<=", b.add(limit, step), ir.Constant(I128, I64_MAX)))
+        start, limit, step = (self.value(r) for r in (loop.induction, loop.limit, loop.step))
+        # With these bounds rN - i0 and rN + rS fit in i64: rI cannot wrap in the loop.
+        ok = b.and_(self.within(step, 1, STEP_LIMIT), self.within(start, -INDEX_LIMIT,
+                                                                     INDEX_LIMIT))
+        ok = b.and_(ok, self.within(limit, -INDEX_LIMIT, INDEX_LIMIT))
         runs = b.icmp_signed("<", start, limit)
-        # T = ceil((rN - i0) / rS), divided in i64: an i128 division would call a
-        # compiler-rt helper that MCJIT does not provide.
-        distance = b.sub(limit, start)
-        ok = b.and_(ok, b.icmp_signed("<=", distance, ir.Constant(I128, SPAN_LIMIT)))
-        safe_step = b.trunc(b.select(ok, step, ir.Constant(I128, 1)), I64)
-        safe_distance = b.trunc(b.select(b.and_(ok, runs), distance, ir.Constant(I128, 0)), I64)
-        span = b.sub(b.add(safe_distance, safe_step), ir.Constant(I64, 1))
-        trips = b.zext(b.udiv(span, safe_step), I128)
-        ok = b.and_(ok, b.icmp_signed("<=", trips, ir.Constant(I128, TRIP_LIMIT)))
-        last = b.sub(trips, ir.Constant(I128, 1))
+        safe_step = b.select(ok, step, ir.Constant(I64, 1))
+        distance = b.select(b.and_(ok, runs), b.sub(limit, start), ir.Constant(I64, 0))
+        # T = ceil((rN - i0) / rS) (0 when the loop does not run).
+        span = b.sub(b.add(distance, safe_step), ir.Constant(I64, 1))
+        trips = b.udiv(span, safe_step)
+        ok = b.and_(ok, b.icmp_unsigned("<=", trips, ir.Constant(I64, TRIP_LIMIT)))
+        last = b.sub(trips, ir.Constant(I64, 1))
         strides: dict[int, ir.Value] = {}
         for access in loop.accesses:
             if access.stride is not None and access.stride not in strides:
-                strides[access.stride] = self.wide(access.stride)
+                strides[access.stride] = self.value(access.stride)
                 ok = b.and_(ok, self.within(strides[access.stride], -STEP_LIMIT, STEP_LIMIT))
         in_range: ir.Value = ir.Constant(I1, 1)
         for access in loop.accesses:
@@ -238,9 +244,14 @@ class RangeCheck:
             return b.icmp_unsigned("<", first, numel)
         stride = strides[access.stride]
         if access.after_step:
-            first = b.add(first, stride)
-        final = b.add(first, b.mul(last, stride))
-        return b.and_(b.icmp_unsigned("<", first, numel), b.icmp_unsigned("<", final, numel))
+            first = b.add(first, b.sext(stride, I128))
+        inside = b.icmp_unsigned("<", first, numel)
+        # first < numel <= 2^62 and |(T-1) * K| < 2^62: the last offset is exact in i64
+        # (a negative one reads as a huge unsigned value and fails the compare).
+        small = b.icmp_unsigned("<=", numel, ir.Constant(I128, NUMEL_LIMIT))
+        final = b.add(b.trunc(first, I64), b.mul(last, stride))
+        return b.and_(b.and_(inside, small),
+                      b.icmp_unsigned("<", final, b.trunc(numel, I64)))
 
 
 def emit_versioned_loop(tr: KernelTranslator, loop: VersionedLoop) -> int:

@@ -124,7 +124,7 @@ def test_in_range_loops_match_the_simulator(opt_level: int, n: int, s: int, t: i
     args = _strided_args(n, s, t, o)
     if t < 0:  # start x at its end so that a negative step stays inside
         args[0] = args[0][::-1].copy()
-    out, error = assert_same_outcome(asm(STRIDED), "strided", args, opt_level=opt_level)
+    _, error = assert_same_outcome(asm(STRIDED), "strided", args, opt_level=opt_level)
     if t >= 0:
         assert error is None
 
@@ -139,7 +139,7 @@ def test_in_range_loops_match_the_simulator(opt_level: int, n: int, s: int, t: i
 ])
 def test_out_of_range_loops_fault_at_the_same_iteration(opt_level: int, n: int, s: int,
                                                         t: int, o: int) -> None:
-    out, error = assert_same_outcome(asm(STRIDED), "strided", _strided_args(n, s, t, o),
+    _, error = assert_same_outcome(asm(STRIDED), "strided", _strided_args(n, s, t, o),
                                      opt_level=opt_level)
     assert isinstance(error, MemoryFault)
 
@@ -174,6 +174,6 @@ def test_embedding_bag_matches_the_simulator(bad_row: bool) -> None:
     if bad_row:
         ids[13] = 30  # DCHK names it before the inner loop touches the table
     out = np.zeros((6, 16), np.float32)
-    result, error = assert_same_outcome(asm(EMBEDDING_BAG), "embedding_bag",
+    _, error = assert_same_outcome(asm(EMBEDDING_BAG), "embedding_bag",
                                         [table, ids, out, 4])
     assert (error is not None) == bad_row

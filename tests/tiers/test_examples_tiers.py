@@ -76,7 +76,7 @@ def test_ops_per_cycle_never_drops_between_packing_tiers(path: str, kernel: str)
     source = _source(path)
     args = oracle.make_arguments(kernel, SIZE)
     sentrons = max(_sentrons(path, kernel))
-    rates = [simulated_ops_per_cycle(packed(source, tier, path), kernel, args, sentrons)
-             for tier in TIERS]
+    rates = simulated_ops_per_cycle([packed(source, tier, path) for tier in TIERS], kernel,
+                                    args, sentrons)
     for lower, higher in itertools.pairwise(rates):
         assert higher >= lower - 1e-9, rates
