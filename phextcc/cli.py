@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from phextcc import __version__, driver
+from phextcc.bench_cli import bench_command
 from phextcc.cli_common import (
     kernel_option,
     load_program,
@@ -25,7 +26,6 @@ from phextcc.cli_common import (
     write_bytes,
     write_text,
 )
-from phextcc.bench_cli import bench_command
 from phextcc.cli_run import run_command
 from phextcc.embedding.cache_cli import cache_command
 from phextcc.opt_cli import opt_command

@@ -37,7 +37,7 @@ def stage(name: str) -> Iterator[None]:
         raise
     except RecursionError as exc:
         raise InternalCompilerError(name, "program too deeply nested") from exc
-    except Exception as exc:  # noqa: BLE001 - anything else is our bug, reported as such
+    except Exception as exc:
         raise InternalCompilerError(name, f"{type(exc).__name__}: {exc}") from exc
 
 

@@ -20,7 +20,17 @@ from phextcc.frontend import ast
 from phextcc.frontend.builtin_signatures import CATEGORY_TEST, SIGNATURES
 from phextcc.frontend.scopes import DiagnosticSink, ScopeStack, describe_decl, did_you_mean
 from phextcc.frontend.types import (
-    BOOL, ERROR, F32, F64, I32, I64, INT_RANGES, VOID, ScalarType, TensorType, Type,
+    BOOL,
+    ERROR,
+    F32,
+    F64,
+    I32,
+    I64,
+    INT_RANGES,
+    VOID,
+    ScalarType,
+    TensorType,
+    Type,
 )
 
 

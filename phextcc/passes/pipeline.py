@@ -3,7 +3,8 @@
 Pass names resolve through phextcc's own registry first, then through xDSL's
 (`xdsl.transforms.get_all_passes`), so generic passes are reused, not rewritten
 (canonicalize, cse, dce and licm through thin phextcc variants that keep, and never
-hoist, ops which may trap, and never fold a float result differently). See docs/passes.md for what each pass does and must never do.
+hoist, ops which may trap, and never fold a float result differently). See
+docs/passes.md for what each pass does and must never do.
 """
 
 from __future__ import annotations

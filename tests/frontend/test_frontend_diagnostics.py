@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from phextcc.diagnostics import (
-    CompileError, Diagnostic, InternalCompilerError, Severity, render, render_all,
+    CompileError,
+    Diagnostic,
+    InternalCompilerError,
+    Severity,
+    render,
+    render_all,
 )
 from phextcc.frontend import check_source
 

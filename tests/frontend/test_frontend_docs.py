@@ -19,7 +19,7 @@ def _doc() -> str:
 
 def test_grammar_section_is_the_grammar_file() -> None:
     section = _doc().split("## 13. Grammar", 1)[1]
-    block = re.search(r"```lark\n(.*?)```", section, re.S)
+    block = re.search(r"```lark\n(.*?)```", section, re.DOTALL)
     assert block is not None
     assert block.group(1) == grammar_text()
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from tests.frontend.frontend_programs import CORE_PROGRAMS, EVERY_CONSTRUCT, SAXPY
 from lark import Tree
 
 from phextcc.diagnostics import CompileError
 from phextcc.frontend import ast, check_source, parse
 from phextcc.frontend.parser import AstBuilder, lark_parser
+from tests.frontend.frontend_programs import CORE_PROGRAMS, EVERY_CONSTRUCT, SAXPY
 
 
 def _walk(node: object):

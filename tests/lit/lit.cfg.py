@@ -34,7 +34,8 @@ config.substitutions.append(("%python", _python))
 # (`lit --param phextcc=CMD` substitutes another command); `%lower` runs the lowering
 # alone (no passes), which can also print locations (`--debuginfo`).
 _lowering = f'"{_python}" -m phextcc.ir.lowering'
-_phextcc = lit_config.params.get("phextcc", f'"{_python}" -c "from phextcc.cli import main; main()"')
+_phextcc = lit_config.params.get(
+    "phextcc", f'"{_python}" -c "from phextcc.cli import main; main()"')
 # lit substitutions are regular expressions: replace the command word only, never a
 # "phextcc" inside a path (a checkout directory is often called that).
 config.substitutions.append((r"(?<![\w./-])phextcc(?=\s)", _phextcc))
