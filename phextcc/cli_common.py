@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from phextcc import driver
+from phextcc.backend.program import Program
 from phextcc.diagnostics import CompileError, InternalCompilerError, render_all
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -79,7 +80,7 @@ def write_bytes(output: str, data: bytes) -> None:
         Path(output).write_bytes(data)
 
 
-def load_program(file: str, options: driver.Options):  # -> Program
+def load_program(file: str, options: driver.Options) -> Program:
     """A Program from a .phx source (compiled) or a .siw binary (verified on load)."""
     if file.endswith(".siw"):
         from phextcc.backend.siw_format import decode

@@ -7,13 +7,17 @@ import json
 import re
 import statistics
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
 
 from phextcc import driver
+from phextcc.backend.program import KernelInfo, Program
 from phextcc.cli_common import kernel_option, load_program, opt_option, reports_errors
+
+if TYPE_CHECKING:
+    from runtime.stats import Stats
 
 NUMPY_DTYPES = {"i32": np.int32, "i64": np.int64, "f32": np.float32, "f64": np.float64,
                 "bool": np.bool_}
@@ -56,7 +60,7 @@ def parse_assignments(items: tuple[str, ...]) -> dict[str, Any]:
     return values
 
 
-def pick_kernel(program, kernel: str | None):  # -> KernelInfo
+def pick_kernel(program: Program, kernel: str | None) -> KernelInfo:
     names = [k.name for k in program.kernels]
     if kernel is None:
         if len(names) != 1:
@@ -69,7 +73,7 @@ def pick_kernel(program, kernel: str | None):  # -> KernelInfo
     return program.kernel(kernel)
 
 
-def random_arguments(info, given: dict[str, Any], seed: int) -> dict[str, Any]:
+def random_arguments(info: KernelInfo, given: dict[str, Any], seed: int) -> dict[str, Any]:
     """Fill every parameter not given with seeded random data; shape symbols come from
     NAME=INT assignments, else DEFAULT_EXTENT."""
     rng = np.random.default_rng(seed)
@@ -104,8 +108,8 @@ def summarise(name: str, array: np.ndarray) -> str:
             f"max={array.max():.6g} mean={array.mean(dtype=np.float64):.6g} [{head}, ...]")
 
 
-def execute(program, kernel: str, args: dict[str, Any], engine: str, sentrons: int,
-            opt_level: int, profile: str, checks: bool, repeat: int):  # -> stats or None
+def execute(program: Program, kernel: str, args: dict[str, Any], engine: str, sentrons: int,
+            opt_level: int, profile: str, checks: bool, repeat: int) -> Stats | None:
     """Run once on the chosen engine; with the JIT and ``repeat`` > 1, run ``repeat``
     times and print the median kernel time (compilation excluded)."""
     if engine == "sim":

@@ -15,8 +15,15 @@ import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from phextcc.diagnostics import CompileError, Diagnostic, InternalCompilerError
+
+if TYPE_CHECKING:  # the stages import their modules lazily to keep the CLI fast
+    from xdsl.dialects.builtin import ModuleOp
+
+    from phextcc.backend.program import Program
+    from phextcc.frontend.ast import TypedProgram
 
 
 @dataclass(frozen=True)
@@ -83,14 +90,14 @@ def read_source(path: str) -> str:
     return text
 
 
-def check(source: str, filename: str):  # -> TypedProgram
+def check(source: str, filename: str) -> TypedProgram:
     from phextcc.frontend import check_source
 
     with stage("frontend"):
         return check_source(source, filename)
 
 
-def lower(typed, filename: str):  # -> ModuleOp
+def lower(typed: TypedProgram, filename: str) -> ModuleOp:
     from phextcc.ir.lowering import lower_program
 
     with stage("lowering"):
@@ -100,7 +107,7 @@ def lower(typed, filename: str):  # -> ModuleOp
     return module
 
 
-def select_kernel(module, kernel: str | None):  # -> ModuleOp
+def select_kernel(module: ModuleOp, kernel: str | None) -> ModuleOp:
     """Keep only the named kernel (``--kernel``), or fail naming the ones that exist."""
     if kernel is None:
         return module
@@ -117,7 +124,7 @@ def select_kernel(module, kernel: str | None):  # -> ModuleOp
     return module
 
 
-def optimise(module, options: Options):  # -> ModuleOp
+def optimise(module: ModuleOp, options: Options) -> ModuleOp:
     """Run the IR pipeline of the chosen -O level (tier passes live in phextcc/passes)."""
     from phextcc.passes.pipeline import run_pipeline
 
@@ -125,21 +132,21 @@ def optimise(module, options: Options):  # -> ModuleOp
         return run_pipeline(module, options.opt_level)
 
 
-def codegen(module, options: Options, source_name: str):  # -> Program
+def codegen(module: ModuleOp, options: Options, source_name: str) -> Program:
     from phextcc.backend.codegen import compile_module
 
     with stage("code generation"):
         return compile_module(module, opt_level=options.opt_level, source_name=source_name)
 
 
-def compile_to_ir(source: str, filename: str, options: Options):
+def compile_to_ir(source: str, filename: str, options: Options) -> ModuleOp:
     typed = check(source, filename)
     module = lower(typed, filename)
     module = select_kernel(module, options.kernel)
     return optimise(module, options)
 
 
-def compile_source(source: str, filename: str, options: Options):  # -> Program
+def compile_source(source: str, filename: str, options: Options) -> Program:
     module = compile_to_ir(source, filename, options)
     return codegen(module, options, filename)
 
