@@ -207,6 +207,10 @@ def select_kernel(kernel: func.FuncOp) -> func.FuncOp:
     for index, arg in enumerate(entry.args):
         if not isinstance(arg.type, TensorType) and arg.uses:
             sel.bind(arg, sel.value_op("DARG", (), (index,)))
+        elif arg.uses:
+            # One base coordinate per tensor, formed once at entry rather than per access;
+            # under register pressure the allocator rematerialises it at its uses.
+            sel.tensor_bases[index] = sel.value_op("SBASE", (), (index,))
 
     def end(op: Operation) -> None:
         sel.emit(HaltOp())

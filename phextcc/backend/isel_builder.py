@@ -110,6 +110,7 @@ class KernelSelector:
         self.block = Block()
         self.region.add_block(self.block)
         self.values: dict[SSAValue, SSAValue] = {}
+        self.tensor_bases: dict[int, SSAValue] = {}  # parameter index -> SBASE register
         self.location: LocationAttr | None = None
 
     # --- blocks ---------------------------------------------------------------

@@ -4,7 +4,7 @@ A tensor element access becomes (docs/backend.md, "Tensor indices"):
 
     DCHK   ri, axis, param        one per axis, unless the access is `in_bounds`
     ...    flat = ((i0 * E1 + i1) * E2 + i2) ...   in i64 D ops (extents by DMOVI/DSYM)
-    SBASE  pb, param              region = parameter index, offset 0
+    SBASE  pb, param              region = parameter index, offset 0 (once, at entry)
     SINDEX pc, pb, rflat, d0      flat offset added at D0, carrying into D1..D9
     SGATHER.<t> rd, pc, #0        or SSCATTR.<t> pc, rs, #0
 """
@@ -53,7 +53,10 @@ def coordinate(sel: KernelSelector, tensor: SSAValue, indices: Sequence[SSAValue
     if checked:
         check_indices(sel, tensor, indices)
     flat = flat_offset(sel, tensor, indices)
-    base = sel.value_op("SBASE", (), (sel.param_index(tensor),))
+    index = sel.param_index(tensor)
+    base = sel.tensor_bases.get(index)
+    if base is None:
+        base = sel.value_op("SBASE", (), (index,))
     return sel.value_op("SINDEX", [base, flat], [0])
 
 
