@@ -63,7 +63,7 @@ class SiwRegisterType(RegisterType):
     def _class(cls) -> RegClass:
         regclass = cls.__dict__.get("REGCLASS")
         if regclass is None:  # the abstract base: xDSL probes it at class creation
-            raise NotImplementedError()
+            raise NotImplementedError("SiwRegisterType is abstract: use RReg, PReg or MReg")
         return regclass
 
     @classmethod
