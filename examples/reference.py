@@ -107,7 +107,7 @@ def hypergraph_conv(edge_ptr: np.ndarray, edge_nodes: np.ndarray, node_ptr: np.n
 
 
 def stream(a: float, x: np.ndarray, out: np.ndarray, sentrons: int = 1) -> None:
-    v = _f32(a) * x + _f32(1.0)
+    v = _f32(a) * x
     out[:] = v * v
 
 

@@ -197,12 +197,12 @@ def stream(a, x, out):
     k = num_sentrons()
     if k == 1:
         for i in range(len(x)):
-            v = a * x[i] + 1.0
+            v = a * x[i]
             out[i] = v * v
         return
     if s == 0:
         for i in range(len(x)):
-            send(1, a * x[i] + 1.0)
+            send(1, a * x[i])
     elif s == 1:
         for i in range(len(x)):
             w = recv(0, x.dtype.type)
