@@ -109,13 +109,15 @@ def summarise(name: str, array: np.ndarray) -> str:
 
 
 def execute(program: Program, kernel: str, args: dict[str, Any], engine: str, sentrons: int,
-            opt_level: int, profile: str, checks: bool, repeat: int) -> Stats | None:
+            opt_level: int, profile: str, checks: bool, repeat: int, warm: int = 0
+            ) -> Stats | None:
     """Run once on the chosen engine; with the JIT and ``repeat`` > 1, run ``repeat``
     times and print the median kernel time (compilation excluded)."""
     if engine == "sim":
         from runtime.simulator import simulate
 
-        return simulate(program, kernel, args, sentrons=sentrons, profile=profile).stats
+        return simulate(program, kernel, args, sentrons=sentrons, profile=profile,
+                        warm_runs=warm).stats
     from runtime.jit import jit_compile, run
 
     native = jit_compile(program, opt_level=opt_level, checks=checks)
@@ -146,12 +148,15 @@ def execute(program: Program, kernel: str, args: dict[str, Any], engine: str, se
 @click.option("--unchecked", is_flag=True,
               help="(jit) drop the bounds checks the compiler could not prove")
 @click.option("--stats", "show_stats", is_flag=True, help="print simulator statistics")
+@click.option("--warm", type=click.IntRange(0, 100), default=0, show_default=True,
+              help="(sim) untimed runs on the same arrays before the measured one, so the "
+                   "statistics show warm caches (the steady state of repeated calls)")
 @click.option("--stats-json", "stats_json", default=None, help="write statistics as JSON")
 @reports_errors
 def run_command(file: str, assignments: tuple[str, ...], kernel: str | None, opt_level: int,
                 engine: str, sentrons: int, out_dir: str | None, use_random: bool, seed: int,
                 profile: str, repeat: int, unchecked: bool, show_stats: bool,
-                stats_json: str | None) -> None:
+                warm: int, stats_json: str | None) -> None:
     """Run a kernel of FILE (.phx, .siws or .siw) with NAME=VALUE arguments
     (a scalar literal such as 2.5, 7, true, or a path to a .npy file)."""
     program = load_program(file, driver.Options(opt_level=opt_level))
@@ -168,8 +173,10 @@ def run_command(file: str, assignments: tuple[str, ...], kernel: str | None, opt
                                       f"{', '.join(repr(u) for u in unknown)}")
     if (show_stats or stats_json) and engine == "jit":
         engine = "sim"  # statistics are the simulator's; native runs have no cycle model
+    if warm and engine == "jit":
+        engine = "sim"  # warm-up runs only change what the cycle model reports
     stats = execute(program, info.name, args, engine, sentrons, opt_level, profile,
-                    not unchecked, repeat)
+                    not unchecked, repeat, warm)
     tensors = {p.name: args[p.name] for p in info.params if p.is_tensor}
     if use_random:
         for name, array in tensors.items():

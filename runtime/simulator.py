@@ -22,7 +22,7 @@ from runtime.cycle_model import SentronTiming, WordMeta, word_meta
 from runtime.decode import decode_kernel
 from runtime.errors import SentronCountError
 from runtime.phext_memory import PhextPageTable
-from runtime.profiles import get_profile
+from runtime.profiles import Profile, get_profile
 from runtime.sentron_state import SentronState
 from runtime.sentrons import Scheduler, run_all, run_fast
 from runtime.stats import Stats
@@ -80,47 +80,85 @@ def _locator(program: Program) -> Callable[[int], str]:
 
 def simulate(program: Program, kernel: str, args: Sequence | Mapping, *, sentrons: int = 1,
              profile: str = "zen4", collect_stats: bool = True,
-             max_siws: int = DEFAULT_MAX_SIWS) -> SimResult:
-    """Run ``kernel`` of ``program`` on ``sentrons`` sentrons with ``args``."""
+             max_siws: int = DEFAULT_MAX_SIWS, warm_runs: int = 0) -> SimResult:
+    """Run ``kernel`` of ``program`` on ``sentrons`` sentrons with ``args``.
+
+    ``warm_runs`` untimed runs go first on the same arrays (restored to their
+    contents after each), so the measured run starts with the caches and translation
+    caches they left: the steady state of a kernel called repeatedly, as opposed to
+    the compulsory misses of a first call."""
     info = program.kernel(kernel)
     check_sentron_count(info, sentrons)
     bound = bind_arguments(info, args)
     memory = _memory_for(bound)
-    scheduler = Scheduler(sentrons)
     machine = get_profile(profile)
-    last_level = shared_last_level(machine) if collect_stats else None
+    hierarchy = _CacheHierarchy(machine, sentrons) if collect_stats else None
+    snapshot = {index: array.copy() for index, array in bound.tensors.items()} \
+        if warm_runs else {}
+    for _ in range(warm_runs):
+        _run(program, info, bound, memory, sentrons, hierarchy, max_siws)
+        for index, array in bound.tensors.items():
+            np.copyto(array, snapshot[index])
+        if hierarchy is not None:
+            hierarchy.settle(memory)
+    return _run(program, info, bound, memory, sentrons, hierarchy, max_siws)
+
+
+class _CacheHierarchy:
+    """The caches of every core of a run, kept across warm-up runs."""
+
+    def __init__(self, machine: Profile, sentrons: int) -> None:
+        self.machine = machine
+        last_level = shared_last_level(machine)
+        self.levels = [CoreCaches(machine, last_level) for _ in range(sentrons)]
+
+    def settle(self, memory: PhextPageTable) -> None:
+        """Between runs: every line has arrived and the counters start again."""
+        seen: set[int] = set()
+        for caches in self.levels:
+            caches.in_flight.clear()
+            caches.prefetches = 0
+            for cache in caches.levels:
+                if id(cache) not in seen:
+                    seen.add(id(cache))
+                    cache.hits = cache.misses = 0
+        for translation in memory.translation_caches.values():
+            translation.hits = translation.misses = 0
+
+
+def _run(program: Program, info: KernelInfo, bound: BoundArguments, memory: PhextPageTable,
+         sentrons: int, hierarchy: _CacheHierarchy | None, max_siws: int) -> SimResult:
+    scheduler = Scheduler(sentrons)
     states: list[SentronState] = []
     timings: list[SentronTiming] = []
-    core_caches: list[CoreCaches] = []
     for sid in range(sentrons):
         st = SentronState(sid=sid, count=sentrons, spill=[0] * info.spill_words,
                           pc=info.entry, memory=memory, bound=bound,
                           pool=list(program.pool), scheduler=scheduler)
-        if last_level is not None:
-            caches = CoreCaches(machine, last_level)
-            st.timing = SentronTiming(machine, caches, memory.translation_cache(sid),
+        if hierarchy is not None:
+            st.timing = SentronTiming(hierarchy.machine, hierarchy.levels[sid],
+                                      memory.translation_cache(sid),
                                       info.entry + info.length + 1)
             timings.append(st.timing)
-            core_caches.append(caches)
         st.code = decode_kernel(program, info, st)
         states.append(st)
     scheduler.states = states
     locate = _locator(program)
-    metas: list[WordMeta | None] = []
-    if collect_stats:
-        metas = [None] * info.entry + [word_meta(program.words[i], i, machine)
-                                       for i in range(info.entry, info.entry + info.length)]
+    stats = None
+    if hierarchy is not None:
+        machine = hierarchy.machine
+        metas: list[WordMeta | None] = [None] * info.entry + [
+            word_meta(program.words[i], i, machine)
+            for i in range(info.entry, info.entry + info.length)]
         metas.append(None)
 
         def runner(st: SentronState, limit: int) -> tuple[int, int]:
             assert st.timing is not None
             return st.timing.run(st, limit, metas)
         total = run_all(states, runner, max_siws, locate)
+        tlbs = [memory.translation_cache(sid) for sid in range(sentrons)]
+        stats = collect_stats_of(timings, metas, hierarchy.levels, tlbs, machine.name)
     else:
         total = run_all(states, run_fast, max_siws, locate)
-    stats = None
-    if collect_stats:
-        tlbs = [memory.translation_cache(sid) for sid in range(sentrons)]
-        stats = collect_stats_of(timings, metas, core_caches, tlbs, machine.name)
-    return SimResult(kernel, bound, [st.registers for st in states],
+    return SimResult(info.name, bound, [st.registers for st in states],
                      [st.spill for st in states], total, stats)

@@ -2,7 +2,8 @@
 
 Each block's ops become a list of pending ops in program order; the packer of the
 tier (``PACKERS``) groups them into words over the block's dependence DAG (tier 0: one
-op per word; tier 1: pipe separation in order; tiers 2-3: list scheduling), each op in
+op per word; tier 1: pipe separation by dependences; tiers 2-3: list scheduling with
+latencies), each op in
 the slot of its pipe and NOPs in the idle slots. Blocks are laid out
 in region order; a conditional branch whose fall-through successor is not the next
 block gets a DJMP after it, and a jump to the next block is dropped. Branch targets
@@ -25,7 +26,7 @@ from phextcc.backend import isa
 from phextcc.backend.dependence_graph import build_dependence_graph, may_trap
 from phextcc.backend.isa import Kind, OpInfo, Pipe, Role
 from phextcc.backend.list_schedule import list_schedule
-from phextcc.backend.pipe_assign import Words, one_per_word, pack_in_order
+from phextcc.backend.pipe_assign import Words, one_per_word, pack_by_dependences
 from phextcc.backend.program import Instr, Program, SourceLoc, Word
 from phextcc.backend.rename import block_liveness, rename_block
 from phextcc.backend.verifier import compute_deps
@@ -51,7 +52,8 @@ RENAME_FROM_TIER = 2
 Packer = Callable[[nx.DiGraph], Words]
 
 # The packer of each optimisation tier (levels above the table use its last entry).
-PACKERS: tuple[Packer, ...] = (one_per_word, pack_in_order, list_schedule, list_schedule)
+PACKERS: tuple[Packer, ...] = (one_per_word, pack_by_dependences, list_schedule,
+                                list_schedule)
 
 
 class EmissionError(Exception):

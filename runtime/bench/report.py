@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 COLUMNS = ("kernel", "variant", "ok", "compile s", "SIWs", "ops/SIW", "sim cycles",
-           "ops/cyc", "eff", "native ms")
+           "ops/cyc", "warm ops/cyc", "eff", "native ms")
 
 
 def _fmt(value: Any, spec: str) -> str:
@@ -20,7 +20,8 @@ def _row(name: str, variant: str, entry: dict[str, Any]) -> list[str]:
     return [name, variant, "yes" if entry.get("correct") else "NO",
             _fmt(entry.get("compile_seconds"), ".2f"), str(entry.get("siws", "-")),
             _fmt(entry.get("ops_per_siw"), ".2f"), _fmt(sim.get("cycles"), "d"),
-            _fmt(sim.get("ops_per_cycle"), ".3f"), _fmt(sim.get("efficiency"), ".2f"),
+            _fmt(sim.get("ops_per_cycle"), ".3f"), _fmt(sim.get("warm_ops_per_cycle"), ".3f"),
+            _fmt(sim.get("efficiency"), ".2f"),
             _fmt(median * 1e3 if median is not None else None, ".3f")]
 
 
