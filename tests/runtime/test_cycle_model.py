@@ -164,3 +164,22 @@ def test_pipe_bound_and_efficiency() -> None:
     assert sentron.efficiency == pytest.approx((7 / 5) / (7 / 5))
     assert stats.to_json()["sentrons"][0]["pipe_bound"] == pytest.approx(1.4)
     assert "pipe bound 1.400" in stats.format_text()
+
+
+def test_warm_runs_keep_the_caches_and_restore_the_arrays() -> None:
+    # x[i] += 1 over 4096 elements: a warm-up run must not leave its increments behind.
+    words = [word(op("DSYM", 5, 0), op("SBASE", 0, 0)), op("DMOVI", 4, 1), op("DMOVI", 1, 0),
+             op("DMOVI", 6, 1), op("SGATHER.i64", 2, 0, 0), op("DADD.i64", 2, 2, 6),
+             op("SSCATTR.i64", 0, 2, 0), word(op("DADD.i64", 1, 1, 4), op("SINDEX", 0, 0, 4, 0)),
+             op("DBR.lt.i64", 1, 5, 4), HALT]
+    kernel = program(words, params=(tensor("x", "i64", "n"),), symbols=("n",))
+    cold_x, warm_x = np.arange(4096, dtype=np.int64), np.arange(4096, dtype=np.int64)
+    cold = simulate(kernel, "k", [cold_x]).stats
+    warm = simulate(kernel, "k", [warm_x], warm_runs=2).stats
+    assert cold is not None and warm is not None
+    np.testing.assert_array_equal(warm_x, np.arange(4096) + 1)
+    np.testing.assert_array_equal(cold_x, warm_x)
+    assert cold.cache["L3"]["misses"] > 0 and warm.cache["L3"]["misses"] == 0
+    assert warm.stall_cycles["memory"] < cold.stall_cycles["memory"]
+    assert warm.siws == cold.siws and warm.cycles < cold.cycles
+    check_accounting(warm)
