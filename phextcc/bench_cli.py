@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from phextcc.cli_common import parse_tiers
 from runtime.bench import regression
 from runtime.bench.loading import BENCHMARKS
 from runtime.bench.peers import PEER_NAMES
@@ -18,16 +19,6 @@ from runtime.bench.report import render
 from runtime.bench.runner import RunOptions, failures, run_suite
 
 DEFAULT_BASELINE = BENCHMARKS / "baseline.json"
-
-
-def _tiers(text: str) -> tuple[int, ...]:
-    try:
-        tiers = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise click.BadParameter(f"expected tiers like 0,1,2,3, got {text!r}") from None
-    if not tiers or any(t not in (0, 1, 2, 3) for t in tiers):
-        raise click.BadParameter(f"tiers must be among 0,1,2,3, got {text!r}")
-    return tiers
 
 
 def _progress(message: str) -> None:
@@ -66,7 +57,7 @@ def bench_command(suite: str, kernels: tuple[str, ...], tiers: str, repeat: int,
     unknown = [p for p in peer_names if p not in PEER_NAMES]
     if unknown:
         raise click.BadParameter(f"unknown peers: {', '.join(unknown)}", param_hint="--peers")
-    options = RunOptions(suite=suite, kernels=names, tiers=_tiers(tiers), repeat=repeat,
+    options = RunOptions(suite=suite, kernels=names, tiers=parse_tiers(tiers), repeat=repeat,
                          peers=peer_names, native=not no_native)
     try:
         document = run_suite(options, _progress)

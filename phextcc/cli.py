@@ -3,7 +3,7 @@
     phextcc FILE.phx [-O0..-O3] [--kernel K] [--emit ...] [-o OUT]   compile
     phextcc run FILE(.phx|.siw) [options] NAME=VALUE...               execute
     phextcc dis FILE.siw | phextcc as FILE.siws -o OUT.siw             binary <-> text
-    phextcc stats FILE.phx -ON [--json]                                static counts
+    phextcc stats FILE.phx [-ON | --tiers 0,1,2,3] [--random NAME=V...]  per-tier counts
 
 User mistakes print `file:line:col: error: ...` (or `error: ...`) and exit 1; an
 internal failure prints `internal compiler error` with the stage and exits 2.
@@ -11,7 +11,6 @@ internal failure prints `internal compiler error` with the stage and exits 2.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -20,13 +19,13 @@ from phextcc import __version__, driver
 from phextcc.bench_cli import bench_command
 from phextcc.cli_common import (
     kernel_option,
-    load_program,
     opt_option,
     reports_errors,
     write_bytes,
     write_text,
 )
 from phextcc.cli_run import run_command
+from phextcc.cli_stats import stats_command
 from phextcc.embedding.cache_cli import cache_command
 from phextcc.opt_cli import opt_command
 
@@ -127,29 +126,8 @@ def as_command(file: str, output: str | None) -> None:
     write_bytes(output or str(Path(file).with_suffix(".siw")), encode(program))
 
 
-@main.command("stats")
-@click.argument("file")
-@opt_option
-@kernel_option
-@click.option("--json", "as_json", is_flag=True, help="print JSON")
-@reports_errors
-def stats_command(file: str, opt_level: int, kernel: str | None, as_json: bool) -> None:
-    """Static counts per kernel: SIWs, ops per pipe, ops per SIW."""
-    from phextcc.backend.static_stats import static_stats
-
-    program = load_program(file, driver.Options(opt_level=opt_level, kernel=kernel))
-    table = static_stats(program)
-    if as_json:
-        click.echo(json.dumps(table, indent=2))
-        return
-    click.echo(f"{'kernel':<20} {'SIWs':>6} {'D':>6} {'S':>6} {'C':>6} {'ops/SIW':>8}")
-    for name, row in table.items():
-        ops = row["ops"]
-        click.echo(f"{name:<20} {row['siws']:>6} {ops['D']:>6} {ops['S']:>6} {ops['C']:>6} "
-                   f"{row['ops_per_siw']:>8.2f}")
-
-
 main.add_command(run_command)
+main.add_command(stats_command)
 main.add_command(cache_command)
 main.add_command(opt_command)
 main.add_command(bench_command)

@@ -61,6 +61,17 @@ def opt_option(fn: F) -> F:
                         show_default=True, help="optimisation tier (-O0 .. -O3)")(fn)
 
 
+def parse_tiers(text: str) -> tuple[int, ...]:
+    """A comma-separated list of -O levels, e.g. "0,1,2,3"."""
+    try:
+        tiers = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise click.BadParameter(f"expected tiers like 0,1,2,3, got {text!r}") from None
+    if not tiers or any(t not in (0, 1, 2, 3) for t in tiers):
+        raise click.BadParameter(f"tiers must be among 0,1,2,3, got {text!r}")
+    return tiers
+
+
 def kernel_option(fn: F) -> F:
     return click.option("--kernel", "kernel", default=None,
                         help="only this kernel of the file")(fn)

@@ -114,9 +114,28 @@ def test_corrupt_binary_is_rejected(phextcc, tmp_path: Path) -> None:
 def test_stats_command(phextcc) -> None:
     result = phextcc("stats", SAXPY, "-O0", "--json")
     assert result.exit_code == 0, result.output
-    table = json.loads(result.output)
-    assert table["saxpy"]["siws"] > 0
-    assert table["saxpy"]["ops_per_siw"] == pytest.approx(1.0)  # tier 0: one op a word
+    document = json.loads(result.output)
+    static = document["tiers"]["O0"]["static"]
+    assert document["kernel"] == "saxpy" and static["siws"] > 0
+    assert static["ops_per_siw"] == pytest.approx(1.0)  # tier 0: one op a word
+    assert "sim" not in document["tiers"]["O0"]
+
+
+def test_stats_compares_tiers_on_the_same_arrays(phextcc) -> None:
+    result = phextcc("stats", "examples/stream.phx", "--random", "N=256", "--sentrons", "2",
+                     "--json")
+    assert result.exit_code == 0, result.output
+    tiers = json.loads(result.output)["tiers"]
+    assert list(tiers) == ["O0", "O1", "O2", "O3"]
+    for row in tiers.values():
+        sim = row["sim"]
+        assert len(sim["sentrons"]) == 2
+        assert sim["ops"]["C"] > 0 and sim["cycles"] >= sim["siws"] // 2
+    # Every tier did the same work on the same inputs: the same number of sends.
+    assert len({row["sim"]["sentrons"][0]["ops"]["C"] for row in tiers.values()}) == 1
+    text = phextcc("stats", "examples/stream.phx", "--random", "N=256", "--tiers", "0,2")
+    assert text.exit_code == 0, text.output
+    assert "ops/cycle" in text.output and text.output.count("\nO") == 2
 
 
 @pytest.mark.parametrize("kind", ["ast", "ir", "siw-asm", "llvm", "asm"])
