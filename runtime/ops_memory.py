@@ -48,7 +48,7 @@ def build_gather(instr: Instr, st: SentronState) -> OpFn:
     regions = memory.regions
     if st.timing is None:
         def gather() -> None:
-            coord = R[p] + imm
+            coord = (R[p] + imm) & COORD_MASK  # a 128-bit add, wrapping as in the JIT
             try:
                 view, _, count = regions[coord >> OFFSET_BITS].views[t]
             except KeyError:
@@ -61,7 +61,7 @@ def build_gather(instr: Instr, st: SentronState) -> OpFn:
     size = _ITEMSIZE[t]
 
     def gather_tracked() -> None:
-        coord = R[p] + imm
+        coord = (R[p] + imm) & COORD_MASK
         try:
             region = regions[coord >> OFFSET_BITS]
             view, _, count = region.views[t]
@@ -86,7 +86,7 @@ def build_scatter(instr: Instr, st: SentronState) -> OpFn:
     tracked = st.timing is not None
 
     def scatter() -> None:
-        coord = R[p] + imm
+        coord = (R[p] + imm) & COORD_MASK
         try:
             region = regions[coord >> OFFSET_BITS]
             _, view, count = region.views[t]
@@ -110,7 +110,7 @@ def _hint_op(instr: Instr, st: SentronState, kind: str, hint: int, offset: int) 
         return lambda: None
 
     def hint_op() -> None:
-        coord = R[p] + offset
+        coord = (R[p] + offset) & COORD_MASK
         # The element size is unknown to a hint; byte-address granularity of 8
         # bytes is close enough for picking the cache line.
         region_id = coord >> OFFSET_BITS

@@ -46,23 +46,39 @@ def _sentron_id(value: int, count: int, what: str) -> int:
     return sid
 
 
-def build_send(instr: Instr, st: SentronState) -> OpFn:
-    o, R, scheduler = operands(instr), st.registers, st.scheduler
+def _sender(st: SentronState, dst: int, message: Callable[[], tuple[int, ...]]) -> OpFn:
+    """Append ``message()`` to this sentron's FIFO towards sentron ``R[dst]``."""
+    R, scheduler, count, sid, timing = st.registers, st.scheduler, st.count, st.sid, st.timing
     assert scheduler is not None
-    m, dst, count, sid, fifos = o["ms"], o["dst"], st.count, st.sid, scheduler.fifos
-    timing = st.timing
+    fifos = scheduler.fifos
 
     def send() -> None:
+        # CSENDR reports like CSEND: both name the FIFO op (the JIT reports the same).
         target = _sentron_id(R[dst], count, "CSEND to")
         arrival = timing.candidate + timing.message_latency if timing else 0
-        fifos[(sid, target)].append((R[m], arrival))
+        fifos[(sid, target)].append((message(), arrival))
     return send
 
 
-def build_receive(instr: Instr, st: SentronState) -> OpFn:
-    o, R, scheduler = operands(instr), st.registers, st.scheduler
+def build_send(instr: Instr, st: SentronState) -> OpFn:
+    o, R = operands(instr), st.registers
+    m = o["ms"]
+    return _sender(st, o["dst"], lambda: R[m])
+
+
+def build_send_register(instr: Instr, st: SentronState) -> OpFn:
+    """CSENDR: the one-lane message (rs, 0, 0, 0), receivable by CRECV or CRECVR."""
+    o, R = operands(instr), st.registers
+    s = o["rs"]
+    return _sender(st, o["dst"], lambda: (R[s], 0, 0, 0))
+
+
+def _receiver(st: SentronState, src: int, deliver: Callable[[tuple[int, ...]], None]
+              ) -> OpFn:
+    """Pop the next message from sentron ``R[src]`` into ``deliver``, or block."""
+    R, scheduler, count, sid = st.registers, st.scheduler, st.count, st.sid
     assert scheduler is not None
-    m, src, count, sid, fifos = o["md"], o["src"], st.count, st.sid, scheduler.fifos
+    fifos = scheduler.fifos
 
     def receive() -> int | None:
         source = _sentron_id(R[src], count, "CRECV from")
@@ -70,10 +86,30 @@ def build_receive(instr: Instr, st: SentronState) -> OpFn:
         if not fifo:
             st.block_reason = f"CRECV from sentron {source}"
             return BLOCKED
-        R[m], arrival = fifo.popleft()
+        message, arrival = fifo.popleft()
+        deliver(message)
         st.wait_until, st.wait_cause = arrival, "recv_wait"
         return None
     return receive
+
+
+def build_receive(instr: Instr, st: SentronState) -> OpFn:
+    o, R = operands(instr), st.registers
+    m = o["md"]
+
+    def deliver(message: tuple[int, ...]) -> None:
+        R[m] = message
+    return _receiver(st, o["src"], deliver)
+
+
+def build_receive_register(instr: Instr, st: SentronState) -> OpFn:
+    """CRECVR: rd = lane 0 of the next message (sent by CSEND or CSENDR)."""
+    o, R = operands(instr), st.registers
+    d = o["rd"]
+
+    def deliver(message: tuple[int, ...]) -> None:
+        R[d] = message[0]
+    return _receiver(st, o["src"], deliver)
 
 
 Prepared = tuple[tuple, int, Callable[[list[int]], int], str]
@@ -179,6 +215,8 @@ MESSAGE_BUILDERS: dict[str, Builder] = {
     "CUNPK": build_unpack,
     "CSEND": build_send,
     "CRECV": build_receive,
+    "CSENDR": build_send_register,
+    "CRECVR": build_receive_register,
     "CBAR": build_barrier,
     "CFENCE": build_fence,
     "CREDUCE": build_reduce,
@@ -188,4 +226,4 @@ MESSAGE_BUILDERS: dict[str, Builder] = {
 }
 
 # C families whose op may return BLOCKED.
-BLOCKING_FAMILIES = frozenset({"CRECV", "CBAR", "CREDUCE", "CCAST"})
+BLOCKING_FAMILIES = frozenset({"CRECV", "CRECVR", "CBAR", "CREDUCE", "CCAST"})

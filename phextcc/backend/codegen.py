@@ -17,10 +17,14 @@ from phextcc.backend.emit import ProgramBuilder, emit_kernel
 from phextcc.backend.isa import Effect, Pipe
 from phextcc.backend.isel import PARAM_TYPES_ATTR, kernels_of, select_module
 from phextcc.backend.isel_builder import dtype_name, kernel_param_names, kernel_symbols
+from phextcc.backend.pipeline_expand import pipeline_kernel
 from phextcc.backend.program import KernelInfo, Param, Program
 from phextcc.backend.regalloc import SPILL_WORDS_ATTR, allocate_module
 from phextcc.backend.verifier import verify
 from phextcc.ir.phx_dialect import TensorType
+
+# Tiers that software-pipeline innermost single-block loops (pipeline_expand.py).
+PIPELINE_FROM_TIER = 3
 
 # C ops that exchange data with other sentrons (CSID/CNUM do not).
 _TRAFFIC = Effect.SEND | Effect.RECV | Effect.SYNC
@@ -75,8 +79,12 @@ def _first_file_name(module: ModuleOp) -> str:
 def compile_module(module: ModuleOp, *, opt_level: int = 0, source_name: str = ""
                    ) -> Program:
     """Compile every kernel of a phx module; ``opt_level`` picks the packing tier
-    (emit.PACKERS)."""
-    return program_from_siw(siw_ir(module), source_name or _first_file_name(module),
+    (emit.PACKERS) and, from tier 3, software-pipelines inner loops first."""
+    selected = siw_ir(module)
+    if opt_level >= PIPELINE_FROM_TIER:
+        for kernel in kernels_of(selected):
+            pipeline_kernel(kernel)
+    return program_from_siw(selected, source_name or _first_file_name(module),
                             opt_level=opt_level)
 
 

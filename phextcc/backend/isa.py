@@ -404,6 +404,13 @@ _FAMILIES: list[tuple] = [
     ("CBAR", 0x206, Pipe.C, (), None, "sync", Effect.SYNC, "barrier of all sentrons", False),
     ("CFENCE", 0x207, Pipe.C, (small("scope", Kind.FENCE, "a"),), None, "sync", Effect.NONE,
      "order memory and messages (sequentially consistent here)", False),
+    # Scalar messages: one C op per send or receive instead of CPACK + CSEND and
+    # CRECV + CUNPK. They share the FIFOs of CSEND/CRECV, so either side may use either form.
+    ("CSENDR", 0x208, Pipe.C, (rs("rs", "a"), rs("dst", "b")), None, "msg",
+     Effect.SEND | Effect.TRAP,
+     "send the message (rs, 0, 0, 0) to sentron dst (same FIFO as CSEND, never blocks)", True),
+    ("CRECVR", 0x209, Pipe.C, (rd(), rs("src", "b")), None, "msg", Effect.RECV | Effect.TRAP,
+     "rd = lane 0 of the next message from sentron src (same FIFO as CRECV, blocks)", True),
     ("CREDUCE", 0x210, Pipe.C, (rd(), rs("rs", "b"), small("op", Kind.REDOP, "c")), ALL_TYPES,
      "collective", Effect.SYNC,
      "rd = op over all sentrons of rs, folded in sentron order", False),

@@ -228,7 +228,10 @@ def _semantics_section() -> list[str]:
         "(deterministic); `CCAST rd, rs, root` gives root's `rs` to all. A deadlock is "
         "a runtime error naming each waiting sentron and the op it waits in."),
         ("- A scalar is sent by `CPACK` into lane 0 of an `m` register then `CSEND`, and "
-        "received by `CRECV` then `CUNPK` of lane 0."),
+        "received by `CRECV` then `CUNPK` of lane 0. The phextcc extensions `CSENDR rs, "
+        "dst` (sends the message (rs, 0, 0, 0)) and `CRECVR rd, src` (rd = lane 0 of the "
+        "next message) do each in one C op on the same FIFOs, so either form receives "
+        "what the other sent. Their errors and waits are reported as `CSEND`/`CRECV`."),
         ("- `DARG` reads a scalar parameter (bool as 0/1, i32 sign-extended, f32 bits); "
         "`DSYM` reads a shape symbol as i64 in the order of the kernel's symbol list."),
         ("- Integer ops wrap; `DDIV`/`DREM` truncate toward zero, trap on division by "

@@ -4,14 +4,18 @@ Each kernel ``func.func`` becomes a ``func.func`` of the same name with no argum
 (parameters are read with DARG / SBASE) whose body is a CFG of siw ops. Structured
 control flow becomes blocks, laid out in the order the code will be emitted:
 
-    scf.for   DBR.ge.i64 lb, ub -> exit(inits) ; limit = ub - step (see lower_for)
-              body(iv, carried): ... ; again = DCMP.lt iv, limit ; iv' = DADD iv, step
-              DBNZ again -> body(iv', yields) ; jump exit(yields) ; exit(results):
-              (rotated: a trip count of 0 never enters the body)
+    scf.for   DBR.ge.i64 lb, ub -> exit(inits)
+              body(iv, carried): ... ; iv' = DADD iv, step
+              DBR.lt.i64 iv', ub -> body(iv', yields) ; jump exit(yields) ; exit(results):
+              (rotated: a trip count of 0 never enters the body; when iv + step might
+              overflow, the bottom test is DCMP.lt iv, ub - step + DBNZ: see lower_for)
     scf.while jump before(inits) ; before: ... DBZ cond -> exit ; after: ...
               jump before(yields) ; exit:
     scf.if    DBZ cond -> else ; then: ... jump merge(yields) ; else: ... jump merge(...)
               merge(results):
+
+A DBZ on a compare used only by the branch is the fused DBR on the negated predicate
+where the ISA has it (``isel_ops.branch_when_false``).
 
 Values defined in a block that dominates their users (the while condition's
 forwarded values) are used directly; loop heads, loop exits and if merges take
@@ -44,14 +48,16 @@ from phextcc.backend.isel_builder import (
     kernel_param_names,
     register_type_for,
 )
+from phextcc.backend.isel_dce import remove_unused
 from phextcc.backend.isel_memory import PHX_HANDLERS
-from phextcc.backend.isel_ops import STRAIGHT_LINE_HANDLERS, Handler
+from phextcc.backend.isel_ops import STRAIGHT_LINE_HANDLERS, Handler, branch_when_false
 from phextcc.ir.phx_dialect import TensorType
 from phextcc.ir.siw_dialect import BranchOp, HaltOp
 
 Finish = Callable[[Operation], None]
 
 INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
 U64_MASK = (1 << 64) - 1
 
 PARAM_TYPES_ATTR = "siw.param_types"
@@ -79,10 +85,14 @@ def _argument_block(count: int) -> Block:
 def lower_for(sel: KernelSelector, op: Operation) -> None:
     """A rotated loop: one entry test, then the test at the bottom.
 
-    The bottom test is ``iv < ub - step`` (equivalent to ``iv + step < ub`` without
-    overflow): an induction variable close to the i64 limit never wraps into another
-    iteration. When ``ub - step`` itself wraps (only possible for steps above 1), no
-    further iteration can be in range and the limit becomes INT64_MIN."""
+    The bottom test must not let the induction variable wrap into another iteration
+    near the i64 limit. When ``iv + step`` provably cannot overflow (see
+    ``_increment_cannot_overflow``) it is the one op ``DBR.lt.i64 iv', ub`` on the
+    incremented value. Otherwise it is ``iv < ub - step`` (DCMP + DBNZ), which is
+    ``iv + step < ub`` without the overflow; when ``ub - step`` itself wraps (only
+    possible for steps above 1), no further iteration can be in range and the limit
+    becomes INT64_MIN. (A DBR on the old ``iv`` would read it after the back edge's
+    copy overwrote its register.)"""
     assert isinstance(op, scf.ForOp)
     lb, ub, step = sel.reg(op.lb), sel.reg(op.ub), sel.reg(op.step)
     inits = [sel.reg(v) for v in op.iter_args]
@@ -91,7 +101,8 @@ def lower_for(sel: KernelSelector, op: Operation) -> None:
     location = op.location
     sel.branch("DBR.ge.i64", [lb, ub], done, inits, preheader)
     sel.start_block(preheader)
-    limit = _bottom_test_limit(sel, op, ub, step)
+    fused = _increment_cannot_overflow(op)
+    limit = ub if fused else _bottom_test_limit(sel, op, ub, step)
     sel.jump(body, [lb, *inits])
     sel.start_block(body)
     induction = body.args[0]
@@ -100,8 +111,13 @@ def lower_for(sel: KernelSelector, op: Operation) -> None:
 
     def latch(yield_op: Operation) -> None:
         sel.location = location
-        again = sel.typed("DCMP", Type.I64, [induction, limit], [Cond.LT])
-        following = sel.typed("DADD", Type.I64, [induction, step])
+        if fused:
+            following = sel.typed("DADD", Type.I64, [induction, step])
+            mnemonic, test = "DBR.lt.i64", [following, limit]
+        else:
+            again = sel.typed("DCMP", Type.I64, [induction, limit], [Cond.LT])
+            following = sel.typed("DADD", Type.I64, [induction, step])
+            mnemonic, test = "DBNZ", [again]
         yields = [sel.reg(v) for v in yield_op.operands]
         back = [following, *yields]
         # The exit's copies go in a landing block so that they run once, not per trip.
@@ -110,7 +126,7 @@ def lower_for(sel: KernelSelector, op: Operation) -> None:
         overwritten = {arg for arg, value in zip(body.args, back) if value is not arg}
         saved = {value: sel.copy(value) for value in yields if value in overwritten}
         landing = Block()
-        sel.branch("DBNZ", [again], body, back, landing)
+        sel.branch(mnemonic, test, body, back, landing)
         sel.start_block(landing)
         sel.jump(done, [saved.get(value, value) for value in yields])
 
@@ -125,6 +141,85 @@ def _constant_value(value: SSAValue) -> int | None:
     if isinstance(owner, arith.ConstantOp) and isinstance(owner.value, IntegerAttr):
         return owner.value.value.data
     return None
+
+
+def _increment_cannot_overflow(op: scf.ForOp) -> bool:
+    """True when every iteration's ``iv + step`` fits in i64, so that ``iv + step < ub``
+    is the exact bottom test. With a constant step s >= 1 and ``lb <= iv < ub``:
+
+    - s == 1: iv + 1 <= ub;
+    - a constant ub with ub - 1 + s <= INT64_MAX;
+    - lb and ub both multiples of s (the unroll pass's main loop): then so is every
+      iv, and iv < ub gives iv + s <= ub."""
+    step = _constant_value(op.step)
+    if step is None or step < 1:
+        return False
+    if step == 1:
+        return True
+    ub = _constant_value(op.ub)
+    if ub is not None:
+        return ub - 1 + step <= INT64_MAX
+    return _known_multiple(op.lb, step) and _known_multiple(op.ub, step)
+
+
+def _known_multiple(value: SSAValue, step: int, depth: int = 6) -> bool:
+    """``value`` is provably a multiple of ``step`` as a signed i64 integer.
+
+    ``a - (a rem f)`` is f * trunc(a / f) and never wraps; a select of two multiples is
+    one, as is a min or max of two. Products and sums wrap modulo 2^64, which keeps
+    divisibility only by powers of two, so they (and masks like ``x & -16``) count only
+    when ``step`` is one."""
+    known = _constant_value(value)
+    if known is not None:
+        return known % step == 0
+    owner = value.owner
+    if depth == 0 or not isinstance(owner, Operation):
+        return False
+    rule = _MULTIPLE_RULES.get(type(owner))
+    return rule is not None and rule(owner, step, depth - 1)
+
+
+def _rounded_down(op: Operation, step: int, depth: int) -> bool:
+    assert isinstance(op, arith.SubiOp)
+    remainder = op.rhs.owner
+    if isinstance(remainder, arith.RemSIOp) and remainder.lhs == op.lhs:
+        divisor = _constant_value(remainder.rhs)
+        if divisor is not None and divisor != 0 and divisor % step == 0:
+            return True
+    return _wrapping_sum(op, step, depth)
+
+
+def _wrapping_sum(op: Operation, step: int, depth: int) -> bool:
+    return _is_power_of_two(step) and all(_known_multiple(v, step, depth)
+                                          for v in op.operands)
+
+
+def _product_or_mask(op: Operation, step: int, depth: int) -> bool:
+    """x * y, or x & y: a multiple of a power of two when either operand is (the and
+    keeps the operand's low zero bits; the product's wrap keeps them too)."""
+    return _is_power_of_two(step) and any(_known_multiple(v, step, depth)
+                                          for v in op.operands)
+
+
+def _either_choice(op: Operation, step: int, depth: int) -> bool:
+    """select/min/max yield one of their value operands: multiples when both are."""
+    values = (op.lhs, op.rhs) if isinstance(op, arith.SelectOp) else op.operands
+    return all(_known_multiple(v, step, depth) for v in values)
+
+
+def _is_power_of_two(value: int) -> bool:
+    return value > 0 and value & (value - 1) == 0
+
+
+_MULTIPLE_RULES: dict[type[Operation], Callable[[Operation, int, int], bool]] = {
+    arith.SubiOp: _rounded_down,
+    arith.AddiOp: _wrapping_sum,
+    arith.MuliOp: _product_or_mask,
+    arith.AndIOp: _product_or_mask,
+    arith.SelectOp: _either_choice,
+    arith.MinSIOp: _either_choice,
+    arith.MaxSIOp: _either_choice,
+}
 
 
 def _bottom_test_limit(sel: KernelSelector, op: scf.ForOp, ub: SSAValue, step: SSAValue
@@ -152,7 +247,8 @@ def lower_while(sel: KernelSelector, op: Operation) -> None:
     def test(condition: Operation) -> None:
         assert isinstance(condition, scf.ConditionOp)
         forwarded = [sel.reg(v) for v in condition.args]
-        sel.emit(BranchOp("DBZ", [sel.reg(condition.condition)], done, after))
+        mnemonic, test = branch_when_false(sel, condition.condition)
+        sel.emit(BranchOp(mnemonic, test, done, after))
         for ir_value, reg in zip((*op.results, *op.after_region.block.args),
                                  forwarded + forwarded):
             sel.bind(ir_value, reg)
@@ -170,7 +266,8 @@ def lower_if(sel: KernelSelector, op: Operation) -> None:
     then_block = Block()
     has_else = bool(op.false_region.blocks)
     else_block = Block() if has_else else merge
-    sel.emit(BranchOp("DBZ", [sel.reg(op.cond)], else_block, then_block))
+    mnemonic, test = branch_when_false(sel, op.cond)
+    sel.emit(BranchOp(mnemonic, test, else_block, then_block))
 
     def to_merge(yield_op: Operation) -> None:
         sel.jump(merge, [sel.reg(v) for v in yield_op.operands])
@@ -216,6 +313,7 @@ def select_kernel(kernel: func.FuncOp) -> func.FuncOp:
         sel.emit(HaltOp())
 
     translate_block(sel, entry, end)
+    remove_unused(sel.maybe_unused)
     selected = func.FuncOp(kernel.sym_name.data, FunctionType.from_lists([], []), sel.region)
     selected.location = kernel.location
     for name in KEPT_ATTRIBUTES:

@@ -9,7 +9,7 @@ talk to the IR through it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 from xdsl.dialects.builtin import (
     ArrayAttr,
@@ -112,6 +112,11 @@ class KernelSelector:
         self.values: dict[SSAValue, SSAValue] = {}
         self.tensor_bases: dict[int, SSAValue] = {}  # parameter index -> SBASE register
         self.location: LocationAttr | None = None
+        # Pure address arithmetic already emitted in the current block, by what it
+        # computes: the unrolled copies of a loop body share one SINDEX per tensor.
+        self.block_values: dict[Hashable, SSAValue] = {}
+        # Registers whose only reader selection may have dropped (isel_dce).
+        self.maybe_unused: list[SSAValue] = []
 
     # --- blocks ---------------------------------------------------------------
 
@@ -119,6 +124,7 @@ class KernelSelector:
         """Append ``block`` to the layout and continue filling it."""
         self.region.add_block(block)
         self.block = block
+        self.block_values = {}  # a value of the previous block may not dominate this one
 
     # --- values ---------------------------------------------------------------
 
@@ -171,6 +177,14 @@ class KernelSelector:
     def typed(self, family: str, t: Type, args: Sequence[SSAValue],
               imms: Sequence[int] = ()) -> SSAValue:
         return self.value_op(isa.lookup(family, t).mnemonic, args, imms)
+
+    def reuse(self, key: Hashable, build: Callable[[], SSAValue]) -> SSAValue:
+        """The value of ``key`` computed earlier in this block, else ``build()``.
+        Only for ops without effects whose result depends on ``key`` alone."""
+        found = self.block_values.get(key)
+        if found is None:
+            found = self.block_values[key] = build()
+        return found
 
     def constant(self, bits: int) -> SSAValue:
         """A 64-bit register pattern: DMOVI when it is a sign-extended 32-bit value,

@@ -11,8 +11,9 @@ from collections.abc import Callable
 
 from xdsl.dialects import arith, math
 from xdsl.dialects.builtin import FloatAttr, IntegerAttr, IntegerType
-from xdsl.ir import Operation
+from xdsl.ir import Operation, SSAValue
 
+from phextcc.backend import isa
 from phextcc.backend.isa import Cond, Type
 from phextcc.backend.isel_builder import KernelSelector, SelectionError, machine_type
 
@@ -94,6 +95,67 @@ def _compare(sel: KernelSelector, op: arith.CmpiOp | arith.CmpfOp, table: dict[s
         raise SelectionError(f"{op.name} predicate {name} is outside the IR contract")
     t = machine_type(op.lhs.type)
     sel.bind(op.result, sel.typed("DCMP", t, [sel.reg(op.lhs), sel.reg(op.rhs)], [cond]))
+
+
+# The exact negation of each predicate, where the ISA has it. For integers every
+# predicate has one. For floats only EQ (ordered) and NE (unordered) negate each other:
+# not(a < b) is "unordered or >=", which no DBR opcode tests.
+_NEGATED_INT: dict[Cond, Cond] = {Cond.EQ: Cond.NE, Cond.NE: Cond.EQ, Cond.LT: Cond.GE,
+                                  Cond.GE: Cond.LT, Cond.LE: Cond.GT, Cond.GT: Cond.LE}
+_NEGATED_FLOAT: dict[Cond, Cond] = {Cond.EQ: Cond.NE, Cond.NE: Cond.EQ}
+
+_COMPARE_TABLES: dict[type[Operation], tuple[list[str], dict[str, Cond]]] = {
+    arith.CmpiOp: (arith.CMPI_COMPARISON_OPERATIONS, _CMPI),
+    arith.CmpfOp: (arith.CMPF_COMPARISON_OPERATIONS, _CMPF),
+}
+
+
+def _compare_parts(op: Operation) -> tuple[Cond, Type, SSAValue, SSAValue] | None:
+    """(predicate, operand type, lhs, rhs) of a compare the contract allows, else None."""
+    tables = _COMPARE_TABLES.get(type(op))
+    if tables is None:
+        return None
+    assert isinstance(op, arith.CmpiOp | arith.CmpfOp)
+    names, table = tables
+    cond = table.get(_predicate_name(op, names))
+    if cond is None:
+        return None
+    return cond, machine_type(op.lhs.type), op.lhs, op.rhs
+
+
+def branch_when_false(sel: KernelSelector, condition: SSAValue
+                      ) -> tuple[str, list[SSAValue]]:
+    """The branch (mnemonic, register operands) taken when the IR bool ``condition``
+    is false. A compare used only here fuses into ``DBR.<negated cc>.<t>`` on its
+    operands (its DCMP is then dead) when the ISA has the exact negation; anything
+    else is ``DBZ`` on the condition's register."""
+    owner = condition.owner
+    if not isinstance(owner, Operation) or not condition.has_one_use():
+        return "DBZ", [sel.reg(condition)]
+    parts = _compare_parts(owner)
+    if parts is not None:
+        cond, t, lhs, rhs = parts
+        negated = (_NEGATED_FLOAT if t.is_float else _NEGATED_INT).get(cond)
+        if negated is not None:
+            sel.maybe_unused.append(sel.reg(condition))
+            return isa.lookup("DBR", t, negated).mnemonic, [sel.reg(lhs), sel.reg(rhs)]
+    negated_bool = _negated_bool(owner)
+    if negated_bool is not None:  # `not b` is false exactly when b is true
+        sel.maybe_unused.append(sel.reg(condition))
+        return "DBNZ", [sel.reg(negated_bool)]
+    return "DBZ", [sel.reg(condition)]
+
+
+def _negated_bool(op: Operation) -> SSAValue | None:
+    """b for the IR contract's bool negation ``xori b, true``, else None."""
+    if not isinstance(op, arith.XOrIOp) or op.result.type != _BOOL:
+        return None
+    for value, other in ((op.rhs, op.lhs), (op.lhs, op.rhs)):
+        constant = value.owner
+        if isinstance(constant, arith.ConstantOp) and isinstance(constant.value, IntegerAttr) \
+                and constant.value.value.data != 0:
+            return other
+    return None
 
 
 def select_select(sel: KernelSelector, op: Operation) -> None:

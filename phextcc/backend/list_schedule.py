@@ -24,28 +24,42 @@ from phextcc.backend.pipe_assign import Words
 
 
 class _Schedule:
+    """Placement state; an op's word bound and due cycle are fixed once its last
+    predecessor is placed (kept incrementally: a block can hold hundreds of ops)."""
+
     def __init__(self, graph: nx.DiGraph) -> None:
         self.graph = graph
         self.height = critical_heights(graph)
         self.word_of: dict[int, int] = {}
         self.time_of: dict[int, int] = {}
+        self.missing = {node: graph.in_degree(node) for node in graph.nodes}
+        self.earliest_word = dict.fromkeys(graph.nodes, 0)
+        self.due_time = dict.fromkeys(graph.nodes, 0)
+        self.successors = {node: [(succ, graph.edges[node, succ]["distance"],
+                                   graph.edges[node, succ]["latency"])
+                                  for succ in graph.successors(node)]
+                           for node in graph.nodes}
+        # Ops whose predecessors are all placed, not yet placed themselves.
+        self.released = {node for node, count in self.missing.items() if count == 0}
 
     def placeable(self, node: int, word: int) -> bool:
         """Every predecessor is placed early enough for ``node`` to go in ``word``."""
-        for pred in self.graph.predecessors(node):
-            placed = self.word_of.get(pred)
-            if placed is None or placed + self.graph.edges[pred, node]["distance"] > word:
-                return False
-        return True
+        return self.missing[node] == 0 and self.earliest_word[node] <= word
 
     def due(self, node: int) -> int:
         """The cycle at which every input of ``node`` is ready."""
-        return max((self.time_of[pred] + self.graph.edges[pred, node]["latency"]
-                    for pred in self.graph.predecessors(node)), default=0)
+        return self.due_time[node]
 
     def place(self, node: int, word: int, time: int) -> None:
         self.word_of[node] = word
         self.time_of[node] = time
+        self.released.discard(node)
+        for succ, distance, latency in self.successors[node]:
+            self.missing[succ] -= 1
+            self.earliest_word[succ] = max(self.earliest_word[succ], word + distance)
+            self.due_time[succ] = max(self.due_time[succ], time + latency)
+            if self.missing[succ] == 0:
+                self.released.add(succ)
 
     def priority(self, node: int) -> tuple[int, int]:
         return (-self.height[node], node)
@@ -54,27 +68,28 @@ class _Schedule:
 def list_schedule(graph: nx.DiGraph) -> Words:
     """Pack one block's nodes into words (each node once; terminators last)."""
     schedule = _Schedule(graph)
-    waiting = set(graph.nodes)
+    pipe_of = {node: graph.nodes[node]["instr"].pipe for node in graph.nodes}
+    remaining = graph.number_of_nodes()
     words: Words = []
     time = 0
-    while waiting:
+    while remaining:
         index = len(words)
         current: list[int] = []
         taken: set[Pipe] = set()
         while True:
-            ready = [node for node in waiting
-                     if graph.nodes[node]["instr"].pipe not in taken
+            ready = [node for node in schedule.released
+                     if pipe_of[node] not in taken
                      and schedule.placeable(node, index) and schedule.due(node) <= time]
             if not ready:
                 break
             chosen = min(ready, key=schedule.priority)
             schedule.place(chosen, index, time)
-            waiting.discard(chosen)
+            remaining -= 1
             current.append(chosen)
-            taken.add(graph.nodes[chosen]["instr"].pipe)
+            taken.add(pipe_of[chosen])
         if not current:
             # Nothing is due yet: the next word issues when its first op can.
-            time = min(schedule.due(node) for node in waiting
+            time = min(schedule.due(node) for node in schedule.released
                        if schedule.placeable(node, index))
             continue
         words.append(sorted(current))

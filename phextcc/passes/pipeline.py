@@ -21,14 +21,16 @@ _O2: tuple[str, ...] = (
     "phx-canonicalize", "phx-cse", "phx-licm", "prove-in-bounds",
     "strength-reduce", "phx-canonicalize", "phx-cse", "phx-dce",
 )
-# phx-licm again after unrolling: the remainder-loop bounds of an inner loop are invariant
-# in the outer one.
+# prefetch-insert right after unrolling, so that one prefetch covers the cache line of
+# 16 unrolled copies; phx-licm again after both: the remainder-loop and split bounds of
+# an inner loop are invariant in the outer one.
 _O3: tuple[str, ...] = (
-    *_O2, "unroll-inner{factor=4}", "phx-canonicalize", "phx-cse", "phx-licm", "phx-dce",
+    *_O2, "unroll-inner{factor=16}", "prefetch-insert", "phx-canonicalize", "phx-cse",
+    "phx-licm", "phx-dce",
 )
 
-# The tiers. IR-level passes only; SIW-level work (pipe assignment, packing,
-# prefetch, double-buffering) is chosen by the backend from the same -O level.
+# The tiers. IR-level passes only (software prefetch included); SIW-level work (pipe
+# assignment, packing, double-buffering) is chosen by the backend from the same -O level.
 TIER_PIPELINES: dict[int, tuple[str, ...]] = {0: (), 1: _O1, 2: _O2, 3: _O3}
 
 
@@ -68,6 +70,12 @@ def _strength_reduce() -> type[ModulePass]:
     return StrengthReducePass
 
 
+def _prefetch_insert() -> type[ModulePass]:
+    from phextcc.passes.prefetch import PrefetchInsertPass
+
+    return PrefetchInsertPass
+
+
 def _unroll_inner() -> type[ModulePass]:
     from phextcc.passes.unroll import UnrollInnerLoopsPass
 
@@ -79,6 +87,7 @@ _PHEXTCC_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "phx-cse": _cse,
     "phx-dce": _dce,
     "phx-licm": _licm,
+    "prefetch-insert": _prefetch_insert,
     "prove-in-bounds": _prove_in_bounds,
     "strength-reduce": _strength_reduce,
     "unroll-inner": _unroll_inner,

@@ -94,6 +94,11 @@ class CallPlan:
         # The tensors of the last call and whether they overlapped: the same array
         # objects keep their buffers, so the answer holds while they are passed again.
         self.last_overlap: tuple[tuple[np.ndarray, ...], bool] | None = None
+        # The last binding and its arrays' shapes (one tuple, replaced whole): while the
+        # same arrays come back unchanged, only the scalars are encoded again.
+        self.last_bound: tuple[BoundArguments, tuple[tuple[int, ...], ...]] | None = None
+        # The data pointers and overlap answer of that binding.
+        self.last_resolved: tuple[BoundArguments, dict[int, int], bool] | None = None
 
     def bind(self, args: object) -> BoundArguments | None:
         """The binding ``bind_arguments`` would return, or None when unsure."""
@@ -102,6 +107,41 @@ class CallPlan:
         values: Sequence[object] = args  # type: ignore[assignment]
         if len(values) != self.count:
             return None
+        last = self.last_bound
+        if last is not None:
+            again = self._bind_again(values, *last)
+            if again is not None:
+                return again
+        bound = self._bind(values)
+        if bound is not None:
+            self.last_bound = (bound, tuple(bound.tensors[slot.index].shape
+                                            for slot in self.tensor_slots))
+        return bound
+
+    def _bind_again(self, values: Sequence[object], last: BoundArguments,
+                    shapes: tuple[tuple[int, ...], ...]) -> BoundArguments | None:
+        """``last`` (or it with new scalars) when every tensor argument is the array of
+        the last call with the same shape, dtype and flags (all of which numpy lets a
+        caller change in place, so they are looked at again)."""
+        for slot, shape in zip(self.tensor_slots, shapes):
+            array = values[slot.index]
+            if array is not last.tensors[slot.index] or array.shape != shape or \
+                    array.dtype is not slot.dtype:  # type: ignore[attr-defined]
+                return None
+            flags = array.flags  # type: ignore[attr-defined]
+            if not (flags.c_contiguous and flags.writeable):
+                return None
+        scalars: dict[int, int] = {}
+        for index, encode in self.scalar_slots:
+            bits = encode(values[index])
+            if bits is None:
+                return None
+            scalars[index] = bits
+        if scalars == last.scalars:
+            return last
+        return BoundArguments(self.kernel, last.symbols, scalars, last.tensors)
+
+    def _bind(self, values: Sequence[object]) -> BoundArguments | None:
         symbols: list[int | None] = [None] * len(self.kernel.symbols)
         tensors: dict[int, np.ndarray] = {}
         for slot in self.tensor_slots:
@@ -134,6 +174,17 @@ class CallPlan:
             return None
         return BoundArguments(self.kernel, tuple(symbols), scalars,  # type: ignore[arg-type]
                               tensors)
+
+    def resolve(self, bound: BoundArguments) -> tuple[dict[int, int], bool]:
+        """(data pointers, whether tensors overlap) of a binding, remembered for the last
+        one: a repeated call with the same arrays gets the same BoundArguments object."""
+        last = self.last_resolved
+        if last is not None and last[0] is bound:
+            return last[1], last[2]
+        addresses = self.addresses(bound)
+        overlap = self.overlapping(bound, addresses)
+        self.last_resolved = (bound, addresses, overlap)
+        return addresses, overlap
 
     def addresses(self, bound: BoundArguments) -> dict[int, int]:
         """The data pointer of every tensor argument (cached per position)."""

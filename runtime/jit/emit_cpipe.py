@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from phextcc.backend.isa import RedOp, RegClass, Type
+from phextcc.backend.isa import BY_MNEMONIC, RedOp, RegClass, Type
 from phextcc.backend.program import Instr
 from runtime.jit.analysis import operand_values
 from runtime.jit.cpipe import CpipeRuntime
@@ -40,8 +40,14 @@ def emit_unpack(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
 
 
 def _check_sentron(tr: KernelTranslator, instr: Instr, word: int, sentron: ir.Value) -> None:
+    _check_sentron_as(tr, instr.info.opcode, word, sentron)
+
+
+def _check_sentron_as(tr: KernelTranslator, opcode: int, word: int, sentron: ir.Value
+                      ) -> None:
+    """Fail unless ``sentron`` exists; the error names the op of ``opcode``."""
     inside = tr.builder.icmp_unsigned("<", sentron, tr.num)  # negative ids fail too
-    tr.fail_unless(inside, ErrorCode.BAD_SENTRON, word, (sentron, 0, instr.info.opcode))
+    tr.fail_unless(inside, ErrorCode.BAD_SENTRON, word, (sentron, 0, opcode))
 
 
 def _leave_unless_zero(tr: KernelTranslator, code: ir.Value, word: int) -> None:
@@ -71,6 +77,40 @@ def emit_recv(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
     _leave_unless_zero(tr, code, word)
     return WordEffects([Write(RegClass.M, v["md"], builder.load(tr.message_lane(lane)),
                               Type(lane)) for lane in range(4)])
+
+
+# CSENDR/CRECVR share the mailboxes of CSEND/CRECV. Their errors and waits are reported
+# as those of CSEND/CRECV (the FIFO op), exactly as the simulator reports them.
+_SEND_OPCODE = BY_MNEMONIC["CSEND"].opcode
+_RECV_OPCODE = BY_MNEMONIC["CRECV"].opcode
+
+
+def emit_send_register(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
+    """CSENDR: the one-lane message (rs, 0, 0, 0)."""
+    v = operand_values(instr)
+    builder = tr.builder
+    dst = tr.read_r(v["dst"])
+    value = tr.read_r(v["rs"])
+    _check_sentron_as(tr, _SEND_OPCODE, word, dst)
+    builder.store(value, tr.message_lane(0))
+    for lane in range(1, 4):
+        builder.store(ir.Constant(I64, 0), tr.message_lane(lane))
+    builder.call(_runtime(tr).send, [tr.ctx, tr.message, dst])
+    return WordEffects()
+
+
+def emit_recv_register(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
+    """CRECVR: rd = lane 0 of the next message from src."""
+    v = operand_values(instr)
+    builder = tr.builder
+    src = tr.read_r(v["src"])
+    _check_sentron_as(tr, _RECV_OPCODE, word, src)
+    code = builder.call(_runtime(tr).recv, [tr.ctx, tr.message, src,
+                                            ir.Constant(I64, _RECV_OPCODE),
+                                            ir.Constant(I64, word)])
+    _leave_unless_zero(tr, code, word)
+    return WordEffects([Write(RegClass.R, v["rd"], builder.load(tr.message_lane(0)),
+                              Type.I64)])
 
 
 def _collective(tr: KernelTranslator, instr: Instr, word: int, kind: str, bits: ir.Value,
@@ -123,4 +163,5 @@ CPIPE_EMITTERS: dict[str, Emitter] = {
     "CSID": emit_sid, "CNUM": emit_num, "CPACK": emit_pack, "CUNPK": emit_unpack,
     "CSEND": emit_send, "CRECV": emit_recv, "CBAR": emit_barrier, "CFENCE": emit_fence,
     "CREDUCE": emit_reduce, "CCAST": emit_cast,
+    "CSENDR": emit_send_register, "CRECVR": emit_recv_register,
 }

@@ -166,8 +166,8 @@ def emit_sym(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
 
 
 def emit_chk(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
-    if not tr.options.checks:
-        return WordEffects()
+    if not tr.options.checks or tr.proven_in_range(word, "D"):
+        return WordEffects()  # dropped, or proven by a versioned loop's range check
     v = operand_values(instr)
     index = tr.read_r(v["rs"])
     extent = tr.extents[v["param"]][v["axis"]]

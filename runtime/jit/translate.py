@@ -94,9 +94,10 @@ class KernelTranslator:
         self.builder: ir.IRBuilder = ir.IRBuilder()
         self.fast_flags: tuple[str, ...] = ("fast",) if options.fastmath else ()
         # Loops translated twice behind one range check (versioning.py), and the
-        # (word, p register) accesses the copy being emitted may leave unchecked.
-        self.versioned = versioning.versioned_loops(program, kernel, self.regions)
-        self.proven_accesses: frozenset[tuple[int, int]] = frozenset()
+        # (word, pipe) ops the copy being emitted may leave unchecked.
+        self.versioned = versioning.versioned_loops(program, kernel, self.regions,
+                                                    options.checks)
+        self.proven_ops: frozenset[tuple[int, str]] = frozenset()
 
     # -- set-up -------------------------------------------------------------
     def _needs_region_table(self) -> bool:
@@ -325,10 +326,11 @@ class KernelTranslator:
     def emit_word(self, index: int) -> None:
         self._emit_word(index)
 
-    def proven_in_range(self, word: int, preg: int) -> bool:
-        """Whether the access of ``word`` through ``preg`` needs no check in the code
-        being emitted (the unchecked copy of a versioned loop)."""
-        return (word, preg) in self.proven_accesses
+    def proven_in_range(self, word: int, pipe: str) -> bool:
+        """Whether the check of ``word``'s op in ``pipe`` ("S": the access, "D": the
+        DCHK) is proven to pass in the code being emitted (the unchecked copy of a
+        versioned loop)."""
+        return (word, pipe) in self.proven_ops
 
     def _emit_word(self, index: int) -> None:
         word = self.program.words[index]

@@ -1,28 +1,31 @@
-"""Loop versioning: one range check at loop entry selects a copy of the loop whose tensor
-accesses carry no per-access bounds check.
+"""Loop versioning: one range check at loop entry selects a copy of the loop whose
+tensor accesses and index checks carry no per-iteration check.
 
-The analysis works on the SIW stream (not on LLVM IR) because that is where the facts
-are plain: which registers a loop writes, which p registers move by a loop-invariant
-step, the region of each coordinate (analysis.region_facts) and the loop's trip count.
-In LLVM IR the same facts are hidden behind i128 coordinate arithmetic that LLVM's own
-range-check elimination does not handle.
+Which loops (loops.py): a contiguous SIW range whose latch branches back to its header,
+left at one word only (the exit test: the latch's ``DBNZ``/``DBR.<cc>`` of a rotated
+loop, the header's ``DBR`` of a top-tested one). The words that run exactly once per
+iteration form the loop's skeleton; nested loops and conditional code inside it are
+evaluated as "writes something unknown".
 
-A loop qualifies when its SIW range ``[header, latch]`` is entered at the header, the
-header's D op is ``DBR.ge.i64 rI, rN, @exit`` with the exit outside the range, the latch
-is ``DJMP @header``, no other word of the range branches or halts, rI is written in the
-range only by ``DADD.i64 rI, rI, rS`` and rN, rS are not written in the range. Such a
-loop runs its body for ``k = 0 .. T-1`` with ``rI = i0 + k*rS``. A tensor access
-``SGATHER/SSCATTR`` in the body through a p register that the range never writes, or
-writes only by ``SINDEX p, p, rK, d0`` (rK not written in the range), touches the
-elements ``e0 + k*K`` (``+K`` when the access follows the SINDEX), an arithmetic
-progression: it stays in ``[0, numel)`` for every k exactly when both its ends do.
+What is proven (affine.py): every register is evaluated over one iteration as
+``base + slope * k`` (mod 2^64) in the iteration number k, with each register the loop
+writes first hypothesised to be an induction variable ``entry + k * step``; the
+hypotheses that the evaluation of the whole iteration does not confirm are dropped and
+the evaluation repeated. The exit test must compare an affine counter with an invariant
+bound (``lt``/``le`` with a positive slope, ``gt``/``ge`` with a negative one, checked
+at run time), which gives the exit iteration k*. Then an ``SGATHER``/``SSCATTR`` of the
+skeleton whose coordinate is affine and whose region is a known tensor of the access's
+type, and a ``DCHK`` whose index is affine, are in range at every iteration exactly when
+they are at the first and the last one (a linear function has its extremes at the ends),
+provided no value wrapped: the dispatch (range_check.py) checks magnitude bounds that
+rule that out.
 
-At the header the translator emits a dispatch block that evaluates those end points
-(with bounds on rS, rK and T that keep the arithmetic exact in i128) and branches to the
-unchecked copy when every proven access is in range, else to the ordinary checked loop.
-The checked loop is the original translation, so an out-of-range run faults at the
-exact iteration with the earlier writes kept. Every other check (DCHK, division by zero,
-accesses not proven) stays in both copies.
+At the header the translator emits the dispatch evaluating all of that from the register
+values at entry; it branches to the unchecked copy when everything holds, else to the
+ordinary checked loop, which faults at the exact iteration with the earlier writes kept
+(the same code as without versioning). Nested loops are versioned innermost first: an
+index loaded from memory in the outer loop (the embedding bag's row) then costs one
+dispatch per outer iteration, not a check per element.
 """
 
 from __future__ import annotations
@@ -32,226 +35,354 @@ from typing import TYPE_CHECKING
 
 from llvmlite import ir
 
-from phextcc.backend.isa import OFFSET_BITS, Cond, Effect, RegClass, Role, Type
-from phextcc.backend.program import Instr, KernelInfo, Program
-from runtime.jit.analysis import UNKNOWN, RegionState, branch_target, operand_values
-from runtime.jit.irtypes import DTYPE_TYPE, I1, I32, I64, I128
+from phextcc.backend.isa import OFFSET_BITS, Cond, Type
+from phextcc.backend.program import KernelInfo, Program
+from runtime.jit.affine import (
+    ENTRY,
+    SLOT_STEP,
+    SPILLED,
+    STEP,
+    Affine,
+    Atom,
+    Compare,
+    ConstState,
+    Coord,
+    Poly,
+    State,
+    reaching_constants,
+    signed,
+    slots_written,
+    step_word,
+    written,
+)
+from runtime.jit.analysis import UNKNOWN, RegionState, operand_values, successors
+from runtime.jit.irtypes import DTYPE_TYPE, I32
+from runtime.jit.loops import LoopShape, candidate_loops
 
 if TYPE_CHECKING:  # the translator imports this module
     from runtime.jit.translate import KernelTranslator
 
-# Bounds that keep the range check exact in i64: |rS|, |rK|, T <= 2^31 make every
-# (T-1)*K smaller than 2^62 in magnitude; i0, rN within 2^61 keep rN - i0 and rN + rS
-# inside i64; tensors up to 2^62 elements.
-STEP_LIMIT = 1 << 31
-TRIP_LIMIT = 1 << 31
-INDEX_LIMIT = 1 << 61
-NUMEL_LIMIT = 1 << 62
 ACCESS_FAMILIES = ("SGATHER", "SSCATTR")
-WRITING_ROLES = (Role.DEF, Role.USEDEF)
+NEGATED = {Cond.LT: Cond.GE, Cond.LE: Cond.GT, Cond.GT: Cond.LE, Cond.GE: Cond.LT,
+           Cond.EQ: Cond.NE, Cond.NE: Cond.EQ}
+SWAPPED = {Cond.LT: Cond.GT, Cond.LE: Cond.GE, Cond.GT: Cond.LT, Cond.GE: Cond.LE,
+           Cond.EQ: Cond.EQ, Cond.NE: Cond.NE}
+S_PIPE, D_PIPE = "S", "D"
+
+
+@dataclass(frozen=True)
+class AddressForm:
+    """Element offsets ``entry(base) + const - region<<110 + sum(sext(addends)) + k * sum
+    (sext(k_steps))`` of an access over the iterations (128-bit)."""
+
+    base: int | None
+    const: int
+    addends: tuple[Affine, ...]
+    k_steps: tuple[Poly, ...]
 
 
 @dataclass(frozen=True)
 class ProvenAccess:
-    """A tensor access whose element offsets form ``e0 + k*K`` over the iterations."""
-
     word: int
     coord: int  # the p register
     offset: int  # the immediate element offset
     region: int  # the tensor parameter it addresses
-    stride: int | None  # the register rK of the p register's SINDEX, None if invariant
-    after_step: bool  # the access reads the coordinate after this iteration's SINDEX
+    form: AddressForm
+    after_exit: bool  # the word follows the exit test (runs one iteration fewer)
+
+
+@dataclass(frozen=True)
+class ProvenIndex:
+    word: int
+    param: int
+    axis: int
+    index: Affine
+    after_exit: bool
 
 
 @dataclass(frozen=True)
 class VersionedLoop:
     header: int
     latch: int
-    induction: int  # rI
-    limit: int  # rN
-    step: int  # rS
+    exit_word: int
+    counter: Affine  # the loop continues while ``counter cond bound``
+    cond: Cond  # LT, LE (slope > 0) or GT, GE (slope < 0)
+    bound: Poly
     accesses: tuple[ProvenAccess, ...]
+    indices: tuple[ProvenIndex, ...]
 
     @property
     def words(self) -> range:
         return range(self.header, self.latch + 1)
 
-    def proven(self) -> frozenset[tuple[int, int]]:
-        return frozenset((a.word, a.coord) for a in self.accesses)
+    def proven(self) -> frozenset[tuple[int, str]]:
+        """(word, pipe) of every op the unchecked copy leaves unchecked."""
+        return frozenset([(a.word, S_PIPE) for a in self.accesses] +
+                         [(i.word, D_PIPE) for i in self.indices])
 
 
-def _written(instr: Instr, regclass: RegClass) -> list[int]:
-    return [value for operand, value in zip(instr.info.operands, instr.args)
-            if operand.kind.regclass is regclass and operand.role in WRITING_ROLES]
+# What the range check (range_check.py) can prove in exact i64 arithmetic.
+OFFSET_LIMIT = 1 << 59  # |constant element offset| of an access or an index
+MAX_TERMS = 4  # addends plus coordinate steps of one access
 
 
-def _writers(program: Program, words: range,
-             regclass: RegClass) -> dict[int, list[tuple[int, Instr]]]:
-    """register -> every (word, op) of the range that writes it."""
-    found: dict[int, list[tuple[int, Instr]]] = {}
-    for index in words:
+def access_constant(access: ProvenAccess) -> int:
+    """The access's constant element offset (from its base coordinate, or from the
+    tensor's base when the coordinate starts at an SBASE)."""
+    form = access.form
+    base = 0 if form.base is not None else access.region << OFFSET_BITS
+    return signed(form.const + access.offset - base, 128)
+
+
+def index_constant(check: ProvenIndex) -> int:
+    return signed(dict(check.index.base.terms).get((), 0), 64)
+
+
+def provable_access(access: ProvenAccess) -> bool:
+    form = access.form
+    return abs(access_constant(access)) <= OFFSET_LIMIT and \
+        len(form.addends) + len(form.k_steps) <= MAX_TERMS
+
+
+def provable_index(check: ProvenIndex) -> bool:
+    return abs(index_constant(check)) <= OFFSET_LIMIT
+
+
+# ---------------------------------------------------------------------------
+# Analysis.
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Hypotheses:
+    """What is assumed at the start of every iteration, until one iteration's evaluation
+    confirms it: registers and spill slots that grow by an invariant step, registers set
+    back to their entry constant, coordinates stepped by an invariant amount."""
+
+    inductions: set[int]
+    slot_inductions: set[int]
+    fixed: dict[int, int]
+    coord_inductions: set[int]
+
+
+@dataclass(frozen=True)
+class Written:
+    """What the loop writes (everywhere / outside its skeleton)."""
+
+    r: set[int]
+    r_other: set[int]
+    p: set[int]
+    p_other: set[int]
+    slots: set[int]
+    slots_other: set[int]
+
+
+def _evaluate(program: Program, shape: LoopShape, guess: Hypotheses, written: Written,
+              constants: ConstState | None) -> tuple[dict[int, State], State]:
+    """The symbolic state before every word of one iteration, and after the latch.
+    Registers that hold a known constant at entry and that the loop does not write, or
+    sets back to that constant, start as that number (a shift count must be one)."""
+    state = State()
+    inductions, fixed, coord_inductions = guess.inductions, guess.fixed, guess.coord_inductions
+    written_r, written_p = written.r, written.p
+    for reg, value in enumerate(constants or ()):
+        if value is not None and reg not in written_r:
+            state.r[reg] = Affine(Poly.const(value))
+    for reg in written_r:
+        if reg in fixed:
+            state.r[reg] = Affine(Poly.const(fixed[reg]))
+        elif reg in inductions:
+            state.r[reg] = Affine(Poly.atom((ENTRY, reg)), Poly.atom((STEP, reg)))
+        else:
+            state.r[reg] = None
+    for reg in written_p:
+        state.p[reg] = Coord(reg, 0, (), (reg,)) if reg in coord_inductions else None
+    for slot in written.slots:  # the toolchain keeps counters in spill slots, too
+        state.spill[slot] = Affine(Poly.atom((SPILLED, slot)), Poly.atom((SLOT_STEP, slot))) \
+            if slot in guess.slot_inductions else None
+    before: dict[int, State] = {}
+    for index in shape.words:
+        before[index] = state
+        state = step_word(program, index, state, index in shape.skeleton)
+    return before, state
+
+
+def _invariant_step(value: Poly, written: Written) -> bool:
+    """No atom of ``value`` changes in the loop."""
+    return all(kind not in (STEP, SLOT_STEP) and not (kind == ENTRY and n in written.r)
+               and not (kind == SPILLED and n in written.slots)
+               for kind, n in value.atoms())
+
+
+def _confirmed(end: Affine | None, entry: Atom, step: Atom, written: Written) -> Poly | None:
+    """The step of a register or slot when one iteration adds an invariant amount."""
+    if end is None or end.slope != Poly.atom(step):
+        return None
+    delta = end.base - Poly.atom(entry)
+    return delta if _invariant_step(delta, written) else None
+
+
+def _confirmed_p(end: Coord | None, reg: int, written: Written) -> tuple[Poly, ...] | None:
+    if end is None or end.base != reg or end.const != 0 or end.steps != (reg,):
+        return None
+    if not all(a.invariant and _invariant_step(a.base, written) for a in end.addends):
+        return None
+    return tuple(a.base for a in end.addends)
+
+
+def _written_sets(program: Program, shape: LoopShape) -> Written:
+    found = Written(set(), set(), set(), set(), set(), set())
+    for index in shape.words:
         for instr in program.words[index].ops:
-            if instr.is_nop:
-                continue
-            for reg in _written(instr, regclass):
-                found.setdefault(reg, []).append((index, instr))
+            r_regs, p_regs = written(instr)
+            slots = slots_written(instr)
+            found.r.update(r_regs)
+            found.p.update(p_regs)
+            found.slots.update(slots)
+            if index not in shape.skeleton:
+                found.r_other.update(r_regs)
+                found.p_other.update(p_regs)
+                found.slots_other.update(slots)
     return found
 
 
-def _induction_step(r_writers: dict[int, list[tuple[int, Instr]]], induction: int) -> int | None:
-    """rS when rI's only write in the loop is ``DADD.i64 rI, rI, rS`` (or rS, rI)."""
-    writes = r_writers.get(induction, [])
-    if len(writes) != 1:
-        return None
-    instr = writes[0][1]
-    if instr.info.family != "DADD" or instr.info.type is not Type.I64:
-        return None
+def _exit_compare(program: Program, shape: LoopShape, state: State) -> Compare | None:
+    """The condition under which the loop goes on, as read by the exit test."""
+    instr = program.words[shape.exit_word].d
     v = operand_values(instr)
-    if v["rs1"] == induction and v["rs2"] != induction:
-        return v["rs2"]
-    if v["rs2"] == induction and v["rs1"] != induction:
-        return v["rs1"]
-    return None
-
-
-def _p_stride(p_writers: dict[int, list[tuple[int, Instr]]],
-              r_writers: dict[int, list[tuple[int, Instr]]],
-              preg: int, header: int) -> tuple[bool, int | None, int]:
-    """(affine?, rK or None when invariant, word of the SINDEX or -1)."""
-    writes = p_writers.get(preg, [])
-    if not writes:
-        return True, None, -1
-    if len(writes) != 1:
-        return False, None, -1
-    word, instr = writes[0]
-    v = operand_values(instr)
-    if (instr.info.family != "SINDEX" or word == header or v["pd"] != preg
-            or v["ps"] != preg or v["dim"] != 0 or v["offset"] in r_writers):
-        return False, None, -1
-    return True, v["offset"], word
-
-
-def _loop_at(program: Program, kernel: KernelInfo, regions: dict[int, RegionState],
-             header: int, latch: int) -> VersionedLoop | None:
-    words = range(header, latch + 1)
-    if any(index not in regions for index in words):
-        return None
-    test = program.words[header].d
-    if test.info.family != "DBR" or test.info.cond is not Cond.GE or \
-            test.info.type is not Type.I64:
-        return None
-    exit_target = branch_target(test)
-    if exit_target is None or exit_target in words:
-        return None
-    for index in range(header + 1, latch):
-        if program.words[index].d.info.effects & (Effect.BRANCH | Effect.HALT):
+    family = instr.info.family
+    if family == "DBR":
+        if instr.info.type is not Type.I64:
             return None
-    v = operand_values(test)
-    induction, limit = v["rs1"], v["rs2"]
-    r_writers = _writers(program, words, RegClass.R)
-    p_writers = _writers(program, words, RegClass.P)
-    step = _induction_step(r_writers, induction)
-    if step is None or limit in r_writers or step in r_writers or limit == induction:
+        lhs, rhs = state.value(v["rs1"]), state.value(v["rs2"])
+        if lhs is None or rhs is None or instr.info.cond is None:
+            return None
+        compare = Compare(instr.info.cond, lhs, rhs)
+    else:
+        found = state.flags.get(v["rs"])
+        if found is None:
+            return None
+        compare = found
+    true_continues = (family != "DBZ") != shape.exits_when_taken
+    if true_continues:
+        return compare
+    return Compare(NEGATED[compare.cond], compare.lhs, compare.rhs)
+
+
+def analyse_loop(program: Program, kernel: KernelInfo, regions: dict[int, RegionState],
+                 shape: LoopShape, checks: bool = True,
+                 constants: ConstState | None = None) -> VersionedLoop | None:
+    """The loop to version, or None. ``constants``: the registers known to hold a
+    constant when the header is entered (they become numbers in the range check)."""
+    written = _written_sets(program, shape)
+    candidates = written.r - written.r_other
+    fixed = {reg: value for reg, value in enumerate(constants or ())
+             if value is not None and reg in candidates}
+    guess = Hypotheses(candidates - set(fixed), written.slots - written.slots_other, fixed,
+                       written.p - written.p_other)
+    while True:
+        before, end = _evaluate(program, shape, guess, written, constants)
+        unfixed = {reg for reg, value in guess.fixed.items()
+                   if end.r.get(reg) != Affine(Poly.const(value))}
+        r_steps = {reg: _confirmed(end.r.get(reg), (ENTRY, reg), (STEP, reg), written)
+                   for reg in guess.inductions}
+        slot_steps = {slot: _confirmed(end.spill.get(slot), (SPILLED, slot),
+                                       (SLOT_STEP, slot), written)
+                      for slot in guess.slot_inductions}
+        p_steps = {reg: _confirmed_p(end.p.get(reg), reg, written)
+                   for reg in guess.coord_inductions}
+        dropped_r = {reg for reg, step in r_steps.items() if step is None}
+        dropped_slots = {slot for slot, step in slot_steps.items() if step is None}
+        dropped_p = {reg for reg, step in p_steps.items() if step is None}
+        if not (unfixed or dropped_r or dropped_slots or dropped_p):
+            break
+        for reg in unfixed:  # maybe an induction after all
+            del guess.fixed[reg]
+        guess.inductions = (guess.inductions - dropped_r) | unfixed
+        guess.slot_inductions -= dropped_slots
+        guess.coord_inductions -= dropped_p
+    steps: dict[Atom, Poly] = {(STEP, reg): step for reg, step in r_steps.items()
+                               if step is not None}
+    steps.update({(SLOT_STEP, slot): step for slot, step in slot_steps.items()
+                  if step is not None})
+    known = {(ENTRY, reg): Poly.const(value) for reg, value in enumerate(constants or ())
+             if value is not None}
+
+    def final(value: Affine) -> Affine:
+        return value.substitute(steps).substitute(known)
+
+    compare = _exit_compare(program, shape, before[shape.exit_word])
+    if compare is None:
         return None
-    accesses = []
-    for index in range(header + 1, latch + 1):
-        s_op = program.words[index].s
-        if s_op.info.family not in ACCESS_FAMILIES:
-            continue
-        a = operand_values(s_op)
-        region = regions[index][a["coord"]]
-        if region == UNKNOWN or DTYPE_TYPE[kernel.params[region].dtype] is not s_op.info.type:
-            continue  # reached through the region table: stays checked
-        affine, stride, step_word = _p_stride(p_writers, r_writers, a["coord"], header)
-        if not affine:
-            continue
-        accesses.append(ProvenAccess(index, a["coord"], a["offset"], region, stride,
-                                     stride is not None and index > step_word))
-    if not accesses:
+    lhs, rhs = final(compare.lhs), final(compare.rhs)
+    if not lhs.invariant and rhs.invariant:
+        counter, bound, cond = lhs, rhs.base, compare.cond
+    elif lhs.invariant and not rhs.invariant:
+        counter, bound, cond = rhs, lhs.base, SWAPPED[compare.cond]
+    else:
         return None
-    return VersionedLoop(header, latch, induction, limit, step, tuple(accesses))
+    if cond in (Cond.EQ, Cond.NE):
+        return None
+    accesses: list[ProvenAccess] = []
+    indices: list[ProvenIndex] = []
+    for index in sorted(shape.skeleton):
+        state = before[index]
+        after_exit = index > shape.exit_word
+        s_op, d_op = program.words[index].s, program.words[index].d
+        if s_op.info.family in ACCESS_FAMILIES:
+            a = operand_values(s_op)
+            region = regions[index][a["coord"]]
+            coord = state.coord(a["coord"])
+            if region != UNKNOWN and coord is not None and \
+                    DTYPE_TYPE[kernel.params[region].dtype] is s_op.info.type:
+                form = AddressForm(
+                    coord.base, coord.const, tuple(final(x) for x in coord.addends),
+                    tuple(step.substitute(known) for reg in coord.steps
+                          for step in p_steps[reg] or ()))
+                access = ProvenAccess(index, a["coord"], a["offset"], region, form,
+                                      after_exit)
+                if provable_access(access):
+                    accesses.append(access)
+        if d_op.info.family == "DCHK" and checks:
+            c = operand_values(d_op)
+            value = state.value(c["rs"])
+            if value is not None:
+                check = ProvenIndex(index, c["param"], c["axis"], final(value), after_exit)
+                if provable_index(check):
+                    indices.append(check)
+    if not accesses and not indices:
+        return None
+    return VersionedLoop(shape.header, shape.latch, shape.exit_word, counter, cond, bound,
+                         tuple(accesses), tuple(indices))
 
 
-def versioned_loops(program: Program, kernel: KernelInfo,
-                    regions: dict[int, RegionState]) -> dict[int, VersionedLoop]:
-    """header SIW index -> the loop to version, for every loop that qualifies."""
-    loops: dict[int, VersionedLoop] = {}
-    start, end = kernel.entry, kernel.entry + kernel.length
-    for latch in range(start, end):
-        jump = program.words[latch].d
-        target = branch_target(jump)
-        if jump.info.family != "DJMP" or target is None or not start <= target <= latch:
+def versioned_loops(program: Program, kernel: KernelInfo, regions: dict[int, RegionState],
+                    checks: bool = True) -> dict[int, VersionedLoop]:
+    """header SIW index -> the loop to version, for every loop that qualifies.
+
+    A loop that contains another versioned loop is not versioned itself: what it could
+    prove is only its own skeleton (the embedding bag's ``ids[b]``, one check per outer
+    iteration), while a second copy of everything nested in it (dispatches included)
+    measured slower than the checks it saves."""
+    found: dict[int, VersionedLoop] = {}
+    start = kernel.entry
+    constants = reaching_constants(program, start, start + kernel.length,
+                                   lambda index: successors(program, kernel, index))
+    for shape in candidate_loops(program, kernel):
+        if any(index not in regions for index in shape.words):
             continue
-        loop = _loop_at(program, kernel, regions, target, latch)
-        if loop is not None and target not in loops:
-            loops[target] = loop
-    return loops
+        loop = analyse_loop(program, kernel, regions, shape, checks,
+                            constants.get(shape.header))
+        if loop is not None:
+            found[shape.header] = loop
+    return {header: loop for header, loop in found.items()
+            if not any(other is not loop and loop.header <= other.header and
+                       other.latch <= loop.latch for other in found.values())}
 
 
-class RangeCheck:
-    """Emits, at the loop entry, the i1 'every proven access stays in range'.
-
-    It runs once per entry of the loop (per row of an embedding bag), so it is kept in
-    i64 wherever the bounds below make that exact: only the first element offset of an
-    access, which starts from the packed i128 coordinate, is computed in i128."""
-
-    def __init__(self, tr: KernelTranslator, loop: VersionedLoop) -> None:
-        self.tr = tr
-        self.loop = loop
-        self.builder = tr.builder
-
-    def value(self, reg: int) -> ir.Value:
-        return self.tr.read_r(reg, Type.I64)
-
-    def within(self, value: ir.Value, low: int, high: int) -> ir.Value:
-        b = self.builder
-        return b.and_(b.icmp_signed(">=", value, ir.Constant(I64, low)),
-                      b.icmp_signed("<=", value, ir.Constant(I64, high)))
-
-    def emit(self) -> ir.Value:
-        b, loop = self.builder, self.loop
-        start, limit, step = (self.value(r) for r in (loop.induction, loop.limit, loop.step))
-        # With these bounds rN - i0 and rN + rS fit in i64: rI cannot wrap in the loop.
-        ok = b.and_(self.within(step, 1, STEP_LIMIT), self.within(start, -INDEX_LIMIT,
-                                                                     INDEX_LIMIT))
-        ok = b.and_(ok, self.within(limit, -INDEX_LIMIT, INDEX_LIMIT))
-        runs = b.icmp_signed("<", start, limit)
-        safe_step = b.select(ok, step, ir.Constant(I64, 1))
-        distance = b.select(b.and_(ok, runs), b.sub(limit, start), ir.Constant(I64, 0))
-        # T = ceil((rN - i0) / rS) (0 when the loop does not run).
-        span = b.sub(b.add(distance, safe_step), ir.Constant(I64, 1))
-        trips = b.udiv(span, safe_step)
-        ok = b.and_(ok, b.icmp_unsigned("<=", trips, ir.Constant(I64, TRIP_LIMIT)))
-        last = b.sub(trips, ir.Constant(I64, 1))
-        strides: dict[int, ir.Value] = {}
-        for access in loop.accesses:
-            if access.stride is not None and access.stride not in strides:
-                strides[access.stride] = self.value(access.stride)
-                ok = b.and_(ok, self.within(strides[access.stride], -STEP_LIMIT, STEP_LIMIT))
-        in_range: ir.Value = ir.Constant(I1, 1)
-        for access in loop.accesses:
-            in_range = b.and_(in_range, self.access_in_range(access, strides, last))
-        # No iteration runs: nothing is accessed, the unchecked copy is as good.
-        return b.and_(ok, b.or_(b.not_(runs), in_range))
-
-    def access_in_range(self, access: ProvenAccess, strides: dict[int, ir.Value],
-                        last: ir.Value) -> ir.Value:
-        b = self.builder
-        first = b.sub(b.add(self.tr.read_p(access.coord), ir.Constant(I128, access.offset)),
-                      ir.Constant(I128, access.region << OFFSET_BITS))
-        numel = self.tr.numel[access.region]
-        if access.stride is None:
-            return b.icmp_unsigned("<", first, numel)
-        stride = strides[access.stride]
-        if access.after_step:
-            first = b.add(first, b.sext(stride, I128))
-        inside = b.icmp_unsigned("<", first, numel)
-        # first < numel <= 2^62 and |(T-1) * K| < 2^62: the last offset is exact in i64
-        # (a negative one reads as a huge unsigned value and fails the compare).
-        small = b.icmp_unsigned("<=", numel, ir.Constant(I128, NUMEL_LIMIT))
-        final = b.add(b.trunc(first, I64), b.mul(last, stride))
-        return b.and_(b.and_(inside, small),
-                      b.icmp_unsigned("<", final, b.trunc(numel, I64)))
+# ---------------------------------------------------------------------------
+# Emission.
+# ---------------------------------------------------------------------------
 
 
 def emit_versioned_loop(tr: KernelTranslator, loop: VersionedLoop) -> int:
@@ -260,6 +391,8 @@ def emit_versioned_loop(tr: KernelTranslator, loop: VersionedLoop) -> int:
 
     The checked copy keeps the original blocks of the words after the header, so a branch
     from outside into the middle of the range still lands in checked code."""
+    from runtime.jit.range_check import RangeCheck
+
     builder = tr.builder
     original = tr.blocks
     checked = dict(original)
@@ -274,11 +407,11 @@ def emit_versioned_loop(tr: KernelTranslator, loop: VersionedLoop) -> int:
         [ir.MetaDataString(tr.module, "branch_weights"), ir.Constant(I32, 1048575),
          ir.Constant(I32, 1)]))
     for blocks, proven in ((checked, frozenset()), (fast, loop.proven())):
-        tr.blocks, tr.proven_accesses = blocks, proven
+        tr.blocks, tr.proven_ops = blocks, proven
         try:
             _emit_words(tr, loop.words)
         finally:
-            tr.blocks, tr.proven_accesses = original, frozenset()
+            tr.blocks, tr.proven_ops = original, frozenset()
     return loop.latch + 1
 
 

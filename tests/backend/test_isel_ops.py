@@ -109,35 +109,46 @@ def test_constants_use_an_immediate_when_it_fits_else_the_pool(
 
 
 def test_load_checks_each_axis_then_indexes_row_major() -> None:
+    body = '    %x = phx.load %t[%i, %j] : !phx.tensor<f32, ["N", 4]> -> f32'
+    module = select_module(kernel("", f"%i: i64, %j: i64, {TENSOR}", body, symbols=("N",)))
+    ops = [op for op in module.walk() if isinstance(op, SiwOp)]
+    names = [op.mnemonic.data for op in ops]
+    # The tensor's base coordinate is formed once, at kernel entry.
+    assert names == ["DARG", "DARG", "SBASE", "DCHK", "DCHK", "DMOVI", "DMUL.i64",
+                     "DADD.i64", "SINDEX", "SGATHER.f32"]
+    checks = [op.immediates for op in ops if op.mnemonic.data == "DCHK"]
+    assert checks == [(0, 2), (1, 2)]  # (axis, parameter index of %t)
+    assert ops[2].immediates == (2,)  # SBASE of parameter 2
+    assert ops[5].immediates == (4,)  # the inner extent
+    assert ops[8].immediates == (0,)  # SINDEX along D0
+    assert ops[9].immediates == (0,)  # no constant displacement
+
+
+def test_constant_indices_address_from_the_base_with_an_immediate() -> None:
     body = ("    %i = arith.constant 2 : i64\n    %j = arith.constant 3 : i64\n"
             '    %x = phx.load %t[%i, %j] : !phx.tensor<f32, ["N", 4]> -> f32')
     module = select_module(kernel("", f"%s: i64, {TENSOR}", body, symbols=("N",)))
     ops = [op for op in module.walk() if isinstance(op, SiwOp)]
     names = [op.mnemonic.data for op in ops]
-    # The tensor's base coordinate is formed once, at kernel entry.
-    assert names == ["SBASE", "DMOVI", "DMOVI", "DCHK", "DCHK", "DMOVI", "DMUL.i64",
-                     "DADD.i64", "SINDEX", "SGATHER.f32"]
-    checks = [op.immediates for op in ops if op.mnemonic.data == "DCHK"]
-    assert checks == [(0, 1), (1, 1)]  # (axis, parameter index of %t)
-    assert ops[0].immediates == (1,)  # SBASE of parameter 1
-    assert ops[5].immediates == (4,)  # the inner extent
-    assert ops[8].immediates == (0,)  # SINDEX along D0
+    # The checks still read the indices; the access is base + 2 * 4 + 3, no SINDEX.
+    assert names == ["SBASE", "DMOVI", "DMOVI", "DCHK", "DCHK", "SGATHER.f32"]
+    assert ops[-1].operands[0] is ops[0].results[0] and ops[-1].immediates == (11,)
 
 
 def test_symbolic_extent_is_read_with_dsym_and_in_bounds_skips_checks() -> None:
-    body = ("    %i = arith.constant 2 : i64\n    %v = arith.constant 1.0 : f32\n"
-            '    phx.store %v, %t[%i, %i] {in_bounds} : !phx.tensor<f32, [4, "M"]>')
-    module = select_module(kernel("", '%t: !phx.tensor<f32, [4, "M"]>', body, ("M",)))
+    body = ("    %v = arith.constant 1.0 : f32\n"
+            '    phx.store %v, %t[%i, %j] {in_bounds} : !phx.tensor<f32, [4, "M"]>')
+    module = select_module(kernel("", '%i: i64, %j: i64, %t: !phx.tensor<f32, [4, "M"]>',
+                                  body, ("M",)))
     names = mnemonics(module)
     assert "DCHK" not in names
-    assert names[0] == "SBASE"  # once, at kernel entry
+    assert names[2] == "SBASE"  # once, at kernel entry
     assert names[-5:] == ["DSYM", "DMUL.i64", "DADD.i64", "SINDEX", "SSCATTR.f32"]
 
 
 def test_prefetch_is_guarded_so_it_never_forms_an_outside_coordinate() -> None:
-    body = ('    %i = arith.constant 5 : i64\n'
-            '    phx.prefetch %t[%i] : !phx.tensor<i64, ["N"]>')
-    module = select_module(kernel("", '%t: !phx.tensor<i64, ["N"]>', body, ("N",)))
+    body = '    phx.prefetch %t[%i] : !phx.tensor<i64, ["N"]>'
+    module = select_module(kernel("", '%i: i64, %t: !phx.tensor<i64, ["N"]>', body, ("N",)))
     names = mnemonics(module)
     # The element coordinate is only formed behind the guard (the base, offset 0, is
     # formed once at entry and is not an access).
@@ -145,13 +156,13 @@ def test_prefetch_is_guarded_so_it_never_forms_an_outside_coordinate() -> None:
     assert names.count("DCMP.i64") == 2 and "DCHK" not in names
 
 
-def test_send_and_recv_go_through_lane_zero_of_a_message() -> None:
+def test_send_and_recv_are_one_c_op_each() -> None:
     body = ("    %x = phx.recv %a : f32\n    phx.send %b, %x : f32\n    phx.barrier")
     module = select_module(kernel("", SCALARS, body))
     names = [n for n in mnemonics(module) if n.startswith("C")]
-    assert names == ["CRECV", "CUNPK", "CPACK", "CSEND", "CBAR"]
+    assert names == ["CRECVR", "CSENDR", "CBAR"]
     text = print_ir(module)
-    assert "siw.undef : !siw.m" in text
+    assert "!siw.m" not in text  # no message register is needed
 
 
 def test_scalar_parameters_are_read_with_darg_by_parameter_index() -> None:

@@ -157,10 +157,10 @@ def test_checker_accepts_every_allocation_and_catches_a_clobbered_register() -> 
         out[0] = s + t;
     }"""
     ((kernel, reloads),) = allocate_checked(source_module(source))
-    # Break it: move the loop's limit (n - 1, live through the loop) onto the register
-    # of the running sum.
+    # Break it: move the loop's limit (n, live through the loop: the bottom test is
+    # i + 1 < n) onto the register of the running sum.
     limit = next(op for op in kernel.walk()
-                 if isinstance(op, SiwOp) and op.mnemonic.data == "DSUB.i64")
+                 if isinstance(op, SiwOp) and op.mnemonic.data == "DARG")
     adds = [op for op in kernel.walk() if isinstance(op, SiwOp) and op.mnemonic.data == "DADD.f64"]
     Rewriter.replace_value_with_new_type(limit.res[0], adds[0].res[0].type)
     with pytest.raises(AllocationCheckError):
@@ -219,8 +219,9 @@ def test_loop_carried_updates_are_coalesced_with_their_copies() -> None:
     }"""
     program = compile_module(source_module(source))
     names = [w.d.info.mnemonic for w in program.words]
-    latch = names.index("DBNZ")
-    loop_start = program.words[latch].d.args[1]
+    latch = names.index("DBR.lt.i64")  # the bottom test of the rotated loop
+    loop_start = program.words[latch].d.args[-1]  # its target
+    assert loop_start < latch
     assert "DMOV" not in names[loop_start:latch]  # acc and i are updated in place
     x = np.arange(7, dtype=np.float32)
     out = np.zeros(1, np.float32)

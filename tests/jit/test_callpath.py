@@ -120,3 +120,37 @@ def test_concurrent_runs_of_one_module() -> None:
     for thread in threads:
         thread.join()
     assert failures == []
+
+
+def test_a_repeated_call_reuses_the_binding_only_while_nothing_changed() -> None:
+    kernel = asm(SAXPY).kernels[0]
+    plan = CallPlan(kernel)
+    x, y, a = _saxpy_args(64)
+    first = plan.bind([x, y, a])
+    assert first is not None and plan.bind([x, y, a]) is first
+    rescaled = plan.bind([x, y, 2.5])  # new scalar bits, same arrays
+    assert rescaled is not None and rescaled is not first
+    assert rescaled.scalars == bind_arguments(kernel, [x, y, 2.5]).scalars
+    y.shape = (8, 8)  # changed in place: the plan must look again (rank mismatch)
+    assert plan.bind([x, y, a]) is None
+    y.shape = (64,)
+    y.setflags(write=False)
+    assert plan.bind([x, y, a]) is None
+    y.setflags(write=True)
+    assert plan.bind([x, y.copy(), a]) is not first
+
+
+def test_repeated_calls_see_changed_scalars_and_in_place_changes() -> None:
+    native = jit_compile(asm(SAXPY))
+    x, y, _ = _saxpy_args(16)
+    for a in (0.5, 0.5, -2.0, 3.0, 3.0):
+        expected = (x * np.float32(a) + y).astype(np.float32)
+        run(native, "saxpy", [x, y, a])
+        assert np.array_equal(y, expected)
+    y.setflags(write=False)
+    with pytest.raises(ArgumentError, match="read-only"):
+        run(native, "saxpy", [x, y, 1.0])
+    y.setflags(write=True)
+    x.shape = (4, 4)
+    with pytest.raises(ArgumentError):
+        run(native, "saxpy", [x, y, 1.0])

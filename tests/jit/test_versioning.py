@@ -86,7 +86,9 @@ def test_tier0_loops_are_versioned_with_every_access_proven() -> None:
     (loop,) = saxpy.values()
     assert len(loop.accesses) == 3  # two gathers and the scatter
     bag = _loops(EMBEDDING_BAG)
-    # Only the innermost loop (columns) qualifies: the outer ones contain branches.
+    # Only the innermost loop (columns) is versioned: the members loop qualifies too (its
+    # ids access is affine) but contains a versioned loop, and the bags loop proves
+    # nothing of its own.
     assert len(bag) == 1
     (columns,) = bag.values()
     assert {a.region for a in columns.accesses} == {0, 2}
