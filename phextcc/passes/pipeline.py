@@ -25,7 +25,7 @@ _O2: tuple[str, ...] = (
 # 16 unrolled copies; phx-licm again after both: the remainder-loop and split bounds of
 # an inner loop are invariant in the outer one.
 _O3: tuple[str, ...] = (
-    *_O2, "unroll-inner{factor=16}", "prefetch-insert", "phx-canonicalize", "phx-cse",
+    *_O2, "unroll-inner{factor=16 max_ops=64}", "prefetch-insert", "phx-canonicalize", "phx-cse",
     "phx-licm", "phx-dce",
 )
 

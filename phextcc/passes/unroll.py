@@ -39,6 +39,20 @@ def constant_int(value: SSAValue) -> int | None:
     return None
 
 
+def body_size(loop: scf.ForOp) -> int:
+    return sum(1 for op in loop.body.walk() if op is not loop)
+
+
+def scaled_factor(loop: scf.ForOp, factor: int, max_ops: int) -> int:
+    """``factor``, halved until the unrolled body holds at most ``max_ops`` ops (no
+    limit when ``max_ops`` is 0): bigger bodies than that only add register pressure
+    (spills) and code size."""
+    size = body_size(loop)
+    while max_ops and factor > 1 and factor * size > max_ops:
+        factor //= 2
+    return factor
+
+
 def unrollable(loop: scf.ForOp, factor: int) -> int | None:
     """The loop's constant step when it should be unrolled, else None."""
     step = constant_int(loop.step)
@@ -80,12 +94,18 @@ def main_loop_end(loop: scf.ForOp, step: int, factor: int) -> tuple[list[Operati
     valid = arith.AndIOp(runs, no_wrap)
     count_ops, trips = trip_count(loop, step, span.result)
     safe_trips = arith.SelectOp(valid, trips, zero)
-    leftover = arith.RemSIOp(safe_trips, factor_c)
-    main_trips = arith.SubiOp(safe_trips, leftover)
-    distance = arith.MuliOp(main_trips, step_c)
+    if factor & (factor - 1) == 0:
+        # safe_trips >= 0, so rounding down to a multiple of a power of two is a mask
+        # (an idiv costs as much as a short loop's whole body).
+        mask = constant(-factor)
+        rounding: list[Operation] = [mask, main := arith.AndIOp(safe_trips, mask)]
+    else:
+        leftover = arith.RemSIOp(safe_trips, factor_c)
+        rounding = [leftover, main := arith.SubiOp(safe_trips, leftover)]
+    distance = arith.MuliOp(main, step_c)
     end = arith.AddiOp(loop.lb, distance)
     ops: list[Operation] = [zero, step_c, factor_c, span, runs, no_wrap, valid, *count_ops,
-                            safe_trips, leftover, main_trips, distance, end]
+                            safe_trips, *rounding, distance, end]
     return ops, end.result
 
 
@@ -129,17 +149,20 @@ def unroll_loop(loop: scf.ForOp, step: int, factor: int) -> None:
 
 @dataclass(frozen=True)
 class UnrollInnerLoopsPass(ModulePass):
-    """Unroll every innermost `scf.for` with a constant step by `factor`."""
+    """Unroll every innermost `scf.for` with a constant step by `factor` (smaller for
+    bodies whose unrolled copy would exceed `max_ops` ops; 0: no such limit)."""
 
     name = "unroll-inner"
 
     factor: int = 4
+    max_ops: int = 0
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
         if self.factor < 2:
             return
         loops = [o for o in op.walk() if isinstance(o, scf.ForOp)]
         for loop in loops:
-            step = unrollable(loop, self.factor)
+            factor = scaled_factor(loop, self.factor, self.max_ops)
+            step = unrollable(loop, factor) if factor > 1 else None
             if step is not None:
-                unroll_loop(loop, step, self.factor)
+                unroll_loop(loop, step, factor)

@@ -62,6 +62,7 @@ def outcome(module: object, lb: int, ub: int, w: int, r: int) -> tuple[str, list
     "strength-reduce",
     "unroll-inner{factor=2}",
     "unroll-inner{factor=4}",
+    "unroll-inner{factor=16 max_ops=40}",
     "phx-licm,strength-reduce,unroll-inner{factor=3},phx-canonicalize,phx-cse,phx-dce",
 ])
 def test_loop_pass_keeps_results(spec: str, step: int) -> None:
@@ -85,6 +86,20 @@ def test_unroll_leaves_a_main_and_a_remainder_loop() -> None:
     assert len(ops_of(main, arith.MuliOp)) == 4  # type: ignore[arg-type]
     assert len(ops_of(remainder, arith.MuliOp)) == 1  # type: ignore[arg-type]
     assert remainder.lb == main.ub and list(remainder.iter_args) == list(main.results)
+
+
+def test_unroll_factor_shrinks_to_fit_the_body_limit() -> None:
+    body = LOOP_KERNEL.replace("STEP", "1")
+    size = sum(1 for op in ops_of(parse_ir(body), scf.ForOp)[0].body.walk())
+    # The largest power-of-two share of 16 whose copies fit in 4.5 bodies: 4.
+    module = run(f"unroll-inner{{factor=16 max_ops={size * 9 // 2}}}", body)
+    main, _ = ops_of(module, scf.ForOp)
+    assert len(ops_of(main, arith.MuliOp)) == 4  # type: ignore[arg-type]
+    # The main loop's end is rounded down with a mask, not a remainder.
+    outside = [op for op in module.walk() if isinstance(op, arith.RemSIOp | arith.AndIOp)
+               and not isinstance(op.parent_op(), scf.ForOp)]
+    assert outside and all(isinstance(op, arith.AndIOp) for op in outside)
+    assert len(ops_of(run(f"unroll-inner{{factor=16 max_ops={size}}}", body), scf.ForOp)) == 1
 
 
 def test_unroll_skips_outer_loops_and_variable_steps() -> None:
