@@ -166,7 +166,7 @@ def hdc_similarity(keys, values, query, bound, sim):  # type: ignore[no-untyped-
 @njit(cache=False)
 def stream(a, x, out):  # type: ignore[no-untyped-def]
     for i in range(x.shape[0]):
-        v = a * x[i] + np.float32(1.0)
+        v = a * x[i]
         out[i] = v * v
 
 

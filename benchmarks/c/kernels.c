@@ -140,7 +140,7 @@ void hdc_similarity(const int64_t *keys, const int64_t *values, const int64_t *q
 
 void stream(float a, const float *x, float *out, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
-        float v = a * x[i] + 1.0f;
+        float v = a * x[i];
         out[i] = v * v;
     }
 }
