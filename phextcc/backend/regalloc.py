@@ -20,6 +20,7 @@ recomputed before each read instead of being stored (rematerialisation).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -83,7 +84,10 @@ def linear_scan(intervals: dict[SSAValue, Interval], registers: Iterable[int]
     """Poletto & Sarkar: on pressure, spill the live interval that ends last."""
     order = sorted(intervals, key=lambda w: (intervals[w].start, intervals[w].end))
     position = {web: i for i, web in enumerate(order)}
-    free = sorted(registers, reverse=True)  # pop() hands out the lowest number
+    # Free registers in the order they were freed (least recently freed first): a
+    # register just released is not handed out again at once, so the ops around the
+    # release do not get false dependences that keep the packer from overlapping them.
+    free = deque(sorted(registers))
     capacity = len(free)
     active: list[SSAValue] = []  # sorted by interval end
     assigned: dict[SSAValue, int] = {}
@@ -93,9 +97,8 @@ def linear_scan(intervals: dict[SSAValue, Interval], registers: Iterable[int]
         while active and intervals[active[0]].end < current.start:
             expired = active.pop(0)
             free.append(assigned[expired])
-            free.sort(reverse=True)
         if len(active) < capacity:
-            assigned[web] = free.pop()
+            assigned[web] = free.popleft()
         else:
             victim = active[-1] if active else None
             if victim is not None and intervals[victim].end > current.end:
