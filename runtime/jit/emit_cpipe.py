@@ -54,62 +54,55 @@ def _leave_unless_zero(tr: KernelTranslator, code: ir.Value, word: int) -> None:
     tr.fail_unless(tr.builder.icmp_unsigned("==", code, ir.Constant(I32, 0)), code, word)
 
 
-def emit_send(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
-    v = operand_values(instr)
-    builder = tr.builder
-    dst = tr.read_r(v["dst"])
-    lanes = tr.read_m(v["ms"])
-    _check_sentron(tr, instr, word, dst)
-    for lane, value in enumerate(lanes):
-        builder.store(value, tr.message_lane(lane))
-    builder.call(_runtime(tr).send, [tr.ctx, tr.message, dst])
-    return WordEffects()
-
-
-def emit_recv(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
-    v = operand_values(instr)
-    builder = tr.builder
-    src = tr.read_r(v["src"])
-    _check_sentron(tr, instr, word, src)
-    code = builder.call(_runtime(tr).recv, [tr.ctx, tr.message, src,
-                                            ir.Constant(I64, instr.info.opcode),
-                                            ir.Constant(I64, word)])
-    _leave_unless_zero(tr, code, word)
-    return WordEffects([Write(RegClass.M, v["md"], builder.load(tr.message_lane(lane)),
-                              Type(lane)) for lane in range(4)])
-
-
 # CSENDR/CRECVR share the mailboxes of CSEND/CRECV. Their errors and waits are reported
 # as those of CSEND/CRECV (the FIFO op), exactly as the simulator reports them.
 _SEND_OPCODE = BY_MNEMONIC["CSEND"].opcode
 _RECV_OPCODE = BY_MNEMONIC["CRECV"].opcode
 
 
+def _post(tr: KernelTranslator, word: int, dst: ir.Value, lanes: list[ir.Value]) -> None:
+    """Send the message of four 64-bit ``lanes`` to sentron ``dst``."""
+    _check_sentron_as(tr, _SEND_OPCODE, word, dst)
+    for lane, value in enumerate(lanes):
+        tr.builder.store(value, tr.message_lane(lane))
+    tr.builder.call(_runtime(tr).send, [tr.ctx, tr.message, dst])
+
+
+def _fetch(tr: KernelTranslator, word: int, src: ir.Value) -> None:
+    """Receive the next message from sentron ``src`` into the message buffer."""
+    _check_sentron_as(tr, _RECV_OPCODE, word, src)
+    code = tr.builder.call(_runtime(tr).recv, [tr.ctx, tr.message, src,
+                                               ir.Constant(I64, _RECV_OPCODE),
+                                               ir.Constant(I64, word)])
+    _leave_unless_zero(tr, code, word)
+
+
+def emit_send(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
+    v = operand_values(instr)
+    _post(tr, word, tr.read_r(v["dst"]), list(tr.read_m(v["ms"])))
+    return WordEffects()
+
+
+def emit_recv(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
+    v = operand_values(instr)
+    _fetch(tr, word, tr.read_r(v["src"]))
+    return WordEffects([Write(RegClass.M, v["md"], tr.builder.load(tr.message_lane(lane)),
+                              Type(lane)) for lane in range(4)])
+
+
 def emit_send_register(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
     """CSENDR: the one-lane message (rs, 0, 0, 0)."""
     v = operand_values(instr)
-    builder = tr.builder
-    dst = tr.read_r(v["dst"])
-    value = tr.read_r(v["rs"])
-    _check_sentron_as(tr, _SEND_OPCODE, word, dst)
-    builder.store(value, tr.message_lane(0))
-    for lane in range(1, 4):
-        builder.store(ir.Constant(I64, 0), tr.message_lane(lane))
-    builder.call(_runtime(tr).send, [tr.ctx, tr.message, dst])
+    zero = ir.Constant(I64, 0)
+    _post(tr, word, tr.read_r(v["dst"]), [tr.read_r(v["rs"]), zero, zero, zero])
     return WordEffects()
 
 
 def emit_recv_register(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
     """CRECVR: rd = lane 0 of the next message from src."""
     v = operand_values(instr)
-    builder = tr.builder
-    src = tr.read_r(v["src"])
-    _check_sentron_as(tr, _RECV_OPCODE, word, src)
-    code = builder.call(_runtime(tr).recv, [tr.ctx, tr.message, src,
-                                            ir.Constant(I64, _RECV_OPCODE),
-                                            ir.Constant(I64, word)])
-    _leave_unless_zero(tr, code, word)
-    return WordEffects([Write(RegClass.R, v["rd"], builder.load(tr.message_lane(0)),
+    _fetch(tr, word, tr.read_r(v["src"]))
+    return WordEffects([Write(RegClass.R, v["rd"], tr.builder.load(tr.message_lane(0)),
                               Type.I64)])
 
 
