@@ -166,16 +166,12 @@ def select_store(sel: KernelSelector, op: Operation) -> None:
     sel.op(f"SSCATTR.{t.suffix}", [coord, sel.reg(op.value)], [displacement])
 
 
-# A prefetch the prefetch pass proved in range carries this unit attribute.
-IN_BOUNDS_ATTR = "in_bounds"
-
-
 def select_prefetch(sel: KernelSelector, op: Operation) -> None:
     """SPREFCH, skipped at run time when an index is out of range: a prefetch must
     not even form a coordinate outside its tensor. A prefetch marked `in_bounds` is
     proven in range and needs no guard."""
     assert isinstance(op, phx.PrefetchOp)
-    if IN_BOUNDS_ATTR in op.attributes:
+    if phx.PREFETCH_IN_BOUNDS_ATTR in op.attributes:
         coord, displacement = coordinate(sel, op.tensor, op.indices, checked=False)
         sel.op("SPREFCH", [coord], [Hint.L1, displacement])
         return

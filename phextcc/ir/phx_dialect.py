@@ -266,6 +266,12 @@ class StoreOp(IRDLOperation):
         _verify_indices(self.name, self.tensor, self.indices)
 
 
+# Unit attribute of a phx.prefetch whose indices are proven inside the tensor (the
+# prefetch-insert pass sets it): instruction selection then forms the coordinate
+# without a run-time guard. phx.load/phx.store carry the same fact as a property.
+PREFETCH_IN_BOUNDS_ATTR = "in_bounds"
+
+
 @irdl_op_definition
 class PrefetchOp(IRDLOperation):
     """Hint that `t[i...]` will be read soon; never faults, never changes results."""

@@ -66,8 +66,6 @@ from phextcc.passes.prove_in_bounds import Affine, RangeAnalysis, index_in_range
 from phextcc.passes.unroll import LOOP_OPS, constant, constant_int, trip_count
 from runtime.profiles import ZEN4
 
-# Name of the unit attribute marking a prefetch whose indices are proven in range.
-IN_BOUNDS_ATTR = "in_bounds"
 MEMORY_LATENCY = ZEN4.dram_latency
 LINE_BYTES = ZEN4.line_bytes
 ELEMENT_BYTES: dict[Attribute, int] = {
@@ -354,7 +352,7 @@ def prefetch_ops(origin: SSAValue, plan: Sequence[PlannedStream],
             amount = constant(offset)
             index = arith.AddiOp(origin, amount.result)
             prefetch = phx.PrefetchOp(stream.tensor, [*stream.leading, index.result])
-            prefetch.attributes[IN_BOUNDS_ATTR] = UnitAttr()
+            prefetch.attributes[phx.PREFETCH_IN_BOUNDS_ATTR] = UnitAttr()
             ops += [amount, index, prefetch]
     return ops
 

@@ -23,7 +23,6 @@ from phextcc.ir import phx_dialect as phx
 from phextcc.ir.context import make_context, parse_ir
 from phextcc.passes.pipeline import TIER_PIPELINES, build_pipeline
 from phextcc.passes.prefetch import (
-    IN_BOUNDS_ATTR,
     PrefetchInsertPass,
     find_streams,
     prefetch_distance,
@@ -244,7 +243,7 @@ def test_prefetches_are_marked_in_bounds_and_bounded_by_the_split() -> None:
     assert isinstance(tail, scf.ForOp) and tail.lb == cut.results[0]
     assert list(tail.iter_args) == list(cut.results[1:])
     prefetches = ops_of(module, phx.PrefetchOp)
-    assert all(IN_BOUNDS_ATTR in op.attributes for op in prefetches)
+    assert all(phx.PREFETCH_IN_BOUNDS_ATTR in op.attributes for op in prefetches)
     inside_first = [op for op in prefetches if op.parent_op() is first[0]]
     before_first = [op for op in prefetches if cut.is_ancestor(op)
                     and not first[0].is_ancestor(op)]
