@@ -17,6 +17,7 @@ from phextcc.backend.emit import ProgramBuilder, emit_kernel
 from phextcc.backend.isa import Effect, Pipe
 from phextcc.backend.isel import PARAM_TYPES_ATTR, kernels_of, select_module
 from phextcc.backend.isel_builder import dtype_name, kernel_param_names, kernel_symbols
+from phextcc.backend.loop_remat import remat_module
 from phextcc.backend.pipeline_expand import pipeline_kernel
 from phextcc.backend.program import KernelInfo, Param, Program
 from phextcc.backend.regalloc import SPILL_WORDS_ATTR, allocate_module
@@ -25,6 +26,8 @@ from phextcc.ir.phx_dialect import TensorType
 
 # Tiers that software-pipeline innermost single-block loops (pipeline_expand.py).
 PIPELINE_FROM_TIER = 3
+# Tiers that give each loop its own copy of the constants it reads (loop_remat.py).
+LOOP_REMAT_FROM_TIER = 2
 
 # C ops that exchange data with other sentrons (CSID/CNUM do not).
 _TRAFFIC = Effect.SEND | Effect.RECV | Effect.SYNC
@@ -92,6 +95,8 @@ def program_from_siw(selected: ModuleOp, source_name: str = "", *, opt_level: in
                      ) -> Program:
     """Allocate registers of selected siw IR (in place) and emit a verified program
     packed for ``opt_level``."""
+    if opt_level >= LOOP_REMAT_FROM_TIER:
+        remat_module(selected)
     allocate_module(selected)
     builder = ProgramBuilder()
     builder.program.source_name = source_name

@@ -16,10 +16,13 @@ Edges come from the scheduling contract and from what an error must look like:
   memory write stays ordered against every memory access; spill-area ops keep their
   order among themselves;
 - C ops keep their order (message FIFOs, barriers, fences);
-- ops that may trap keep their order, and no side effect (store, send, barrier, alloc)
-  moves across one, so the first error of a run, its source location and what happened
-  before it are those of the unscheduled stream; two of them never share a word
-  (the simulator and the JIT run a word's slots in different orders);
+- ops that may stop the sentron (trap, or block: a receive, a barrier) keep their
+  order, and no side effect (store, send, barrier, alloc) moves across one, so the
+  first error of a run, its source location and what happened before it are those of
+  the unscheduled stream. Two such ops share a word only when the earlier one's pipe
+  comes first in ``WORD_EXECUTION_ORDER``, the order in which both engines carry out
+  a word (a trap ends the word there). An access an analysis proved inside its tensor
+  (``siw.in_bounds``, passed as ``proven``) cannot trap;
 - the block's terminators (branches, halt) come last: every op is in their word or
   an earlier one, and a conditional branch precedes its fall-through jump.
 """
@@ -32,7 +35,7 @@ from collections.abc import Sequence
 import networkx as nx
 
 from phextcc.backend.isa import BY_MNEMONIC, Effect, OpInfo, Pipe
-from phextcc.backend.program import Instr
+from phextcc.backend.program import WORD_EXECUTION_ORDER, Instr
 from phextcc.backend.verifier import reg_effects
 from runtime.profiles import ZEN4
 
@@ -40,6 +43,8 @@ _MEMORY_READ = Effect.READ_MEM | Effect.PREFETCH
 _MEMORY_WRITE = Effect.WRITE_MEM | Effect.ALLOC
 _SIDE_EFFECTS = Effect.WRITE_MEM | Effect.SEND | Effect.RECV | Effect.SYNC | Effect.ALLOC
 _TERMINATORS = Effect.BRANCH | Effect.HALT
+_BLOCKS = Effect.RECV | Effect.SYNC
+_EXECUTION_RANK = {pipe: rank for rank, pipe in enumerate(WORD_EXECUTION_ORDER)}
 # Families whose ordering role the effects do not say: a fence orders memory.
 _MEMORY_FENCES = frozenset({"CFENCE"})
 
@@ -67,27 +72,34 @@ def _memory_effects(info: OpInfo) -> tuple[bool, bool]:
     return bool(info.effects & _MEMORY_READ), bool(info.effects & _MEMORY_WRITE)
 
 
-def _ordered(first: OpInfo, second: OpInfo) -> bool:
-    """True when ``second`` (later) must stay in a later word than ``first``, apart from
-    registers."""
+def _ordered(first: OpInfo, second: OpInfo, first_traps: bool, second_traps: bool
+             ) -> int | None:
+    """The fewest words ``second`` (later) must come after ``first`` for reasons other
+    than registers (None: no constraint). ``*_traps``: whether that op may trap."""
     if first.pipe is Pipe.C and second.pipe is Pipe.C:
-        return True
+        return 1
     first_reads, first_writes = _memory_effects(first)
     second_reads, second_writes = _memory_effects(second)
     if (first_writes and (second_reads or second_writes)) or (first_reads and second_writes):
-        return True
+        return 1
     if first.effects & Effect.SPILL and second.effects & Effect.SPILL:
-        return True
-    if may_trap(first) and (may_trap(second) or second.effects & _SIDE_EFFECTS):
-        return True
-    return bool(first.effects & _SIDE_EFFECTS and may_trap(second))
+        return 1
+    if first_traps and second_traps:
+        return 1
+    first_stops = first_traps or bool(first.effects & _BLOCKS)
+    second_stops = second_traps or bool(second.effects & _BLOCKS)
+    if (first_stops and (second_stops or second.effects & _SIDE_EFFECTS)) or \
+            (first.effects & _SIDE_EFFECTS and second_stops):
+        return 0 if _EXECUTION_RANK[first.pipe] < _EXECUTION_RANK[second.pipe] else 1
+    return None
 
 
 @functools.cache
-def _ordered_by_mnemonic(first: str, second: str) -> bool:
+def _ordered_by_mnemonic(first: str, second: str, first_traps: bool, second_traps: bool
+                         ) -> int | None:
     """``_ordered`` memoised by mnemonic: blocks of hundreds of ops ask it for every
     pair."""
-    return _ordered(BY_MNEMONIC[first], BY_MNEMONIC[second])
+    return _ordered(BY_MNEMONIC[first], BY_MNEMONIC[second], first_traps, second_traps)
 
 
 def _add_edge(graph: nx.DiGraph, a: int, b: int, distance: int, latency: int) -> None:
@@ -100,10 +112,14 @@ def _add_edge(graph: nx.DiGraph, a: int, b: int, distance: int, latency: int) ->
         graph.add_edge(a, b, distance=distance, latency=latency)
 
 
-def build_dependence_graph(instrs: Sequence[Instr]) -> nx.DiGraph:
-    """The DAG of one block's ops (node i = ``instrs[i]``, attribute ``instr``)."""
+def build_dependence_graph(instrs: Sequence[Instr], proven: frozenset[int] = frozenset()
+                           ) -> nx.DiGraph:
+    """The DAG of one block's ops (node i = ``instrs[i]``, attribute ``instr``);
+    ``proven``: the nodes that are accesses proven inside their tensor."""
     graph = nx.DiGraph()
     effects = [reg_effects(instr) for instr in instrs]
+    traps = [may_trap(instr.info) and index not in proven
+             for index, instr in enumerate(instrs)]
     for index, instr in enumerate(instrs):
         graph.add_node(index, instr=instr)
     for b, later in enumerate(instrs):
@@ -120,8 +136,11 @@ def build_dependence_graph(instrs: Sequence[Instr]) -> nx.DiGraph:
                 # block's other ops (it takes effect after the word), one terminator
                 # follows another in a later word.
                 _add_edge(graph, a, b, 1 if is_terminator(earlier) else 0, 0)
-            elif _ordered_by_mnemonic(earlier.mnemonic, later.info.mnemonic):
-                _add_edge(graph, a, b, 1, 1)
+            else:
+                distance = _ordered_by_mnemonic(earlier.mnemonic, later.info.mnemonic,
+                                                traps[a], traps[b])
+                if distance is not None:
+                    _add_edge(graph, a, b, distance, distance)
     return graph
 
 

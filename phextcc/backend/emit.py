@@ -31,6 +31,7 @@ from phextcc.backend.program import Instr, Program, SourceLoc, Word
 from phextcc.backend.rename import block_liveness, rename_block
 from phextcc.backend.verifier import compute_deps
 from phextcc.ir.siw_dialect import (
+    PROVEN_IN_BOUNDS_ATTR,
     BranchOp,
     HaltOp,
     JumpOp,
@@ -75,6 +76,11 @@ class _Pending:
     args: list[int]
     location: SourceLoc | None
     target: Block | None = None  # the TARGET operand's block
+    proven: bool = False  # an access proven inside its tensor: it cannot trap
+
+    @property
+    def may_trap(self) -> bool:
+        return may_trap(self.info) and not self.proven
 
 
 @dataclass
@@ -141,7 +147,8 @@ def _emit_op(builder: ProgramBuilder, op: Operation, next_block: Block | None
     for index, operand in enumerate(immediate_operands(info)):
         if operand.kind is Kind.POOL:
             imms[index] = builder.intern(imms[index])
-    return [_Pending(info, _operand_values(info, uses, defs, imms), source_location(op))]
+    return [_Pending(info, _operand_values(info, uses, defs, imms), source_location(op),
+                     proven=PROVEN_IN_BOUNDS_ATTR in op.attributes)]
 
 
 def _emit_branch(builder: ProgramBuilder, op: Operation, next_block: Block | None
@@ -149,6 +156,13 @@ def _emit_branch(builder: ProgramBuilder, op: Operation, next_block: Block | Non
     assert isinstance(op, BranchOp)
     info = op.info
     uses = [register_number(v) for v in op.args]
+    negated = isa.negated_branch(info) if op.taken is next_block else None
+    if negated is not None and op.fallthrough is not next_block:
+        # Taken into the next block: branch on the negated test to the other successor
+        # and fall through instead (a forward taken branch is predicted wrong, and the
+        # jump the fall-through would need costs a word).
+        return [_Pending(negated, _operand_values(negated, uses, [], []),
+                         source_location(op), op.fallthrough)]
     pending = [_Pending(info, _operand_values(info, uses, [], []), source_location(op),
                         op.taken)]
     if op.fallthrough is not next_block:
@@ -204,7 +218,7 @@ def _word_location(ops: list[_Pending]) -> SourceLoc | None:
     """The location a word reports: its op that may trap (a word holds at most one),
     else its first op in program order."""
     for item in ops:
-        if may_trap(item.info):
+        if item.may_trap:
             return item.location
     return ops[0].location
 
@@ -247,8 +261,9 @@ def emit_kernel(builder: ProgramBuilder, kernel: FuncOp, opt_level: int = 0
         if not pending:
             continue
         instrs = [Instr(item.info, tuple(item.args)) for item in pending]
+        proven = frozenset(index for index, item in enumerate(pending) if item.proven)
         words.extend([pending[node] for node in word]
-                     for word in pack(build_dependence_graph(instrs)))
+                     for word in pack(build_dependence_graph(instrs, proven)))
     for word in words:
         instrs = []
         for item in word:

@@ -80,6 +80,14 @@ class Cond(enum.IntEnum):
     GE = 5
 
 
+# The exact negation of each predicate, where the ISA has it. For integers every
+# predicate has one. For floats only EQ (ordered) and NE (unordered) negate each other:
+# not(a < b) is "unordered or >=", which no DBR opcode tests.
+NEGATED_INT_COND: dict[Cond, Cond] = {Cond.EQ: Cond.NE, Cond.NE: Cond.EQ, Cond.LT: Cond.GE,
+                                      Cond.GE: Cond.LT, Cond.LE: Cond.GT, Cond.GT: Cond.LE}
+NEGATED_FLOAT_COND: dict[Cond, Cond] = {Cond.EQ: Cond.NE, Cond.NE: Cond.EQ}
+
+
 class RedOp(enum.IntEnum):
     """Reduction operators of DRED/CREDUCE (the prototype's list)."""
 
@@ -474,6 +482,20 @@ NOP: dict[Pipe, OpInfo] = {Pipe.D: BY_MNEMONIC["DNOP"], Pipe.S: BY_MNEMONIC["SNO
 
 assert len(BY_OPCODE) == len(ISA), "duplicate opcode in the ISA table"
 assert all(0 < op.opcode < 1 << 10 for op in ISA)
+
+
+# Branches on a register that test opposite things.
+_NEGATED_BRANCH_FAMILY = {"DBZ": "DBNZ", "DBNZ": "DBZ"}
+
+
+def negated_branch(info: OpInfo) -> OpInfo | None:
+    """The branch row taken exactly when ``info`` is not (same operands), if any."""
+    if info.family in _NEGATED_BRANCH_FAMILY:
+        return BY_MNEMONIC[_NEGATED_BRANCH_FAMILY[info.family]]
+    if info.cond is None or info.type is None:
+        return None
+    negated = (NEGATED_FLOAT_COND if info.type.is_float else NEGATED_INT_COND).get(info.cond)
+    return None if negated is None else lookup(info.family, info.type, negated)
 
 
 def lookup(family: str, t: Type | None = None, cond: Cond | None = None) -> OpInfo:

@@ -14,6 +14,9 @@ immediate c, when its stride is a compile-time constant. The immediate is a full
 `x + c` addresses exactly what the register `x + c` would. The copies of an unrolled
 body then share one SINDEX (``KernelSelector.reuse``) and the adds that formed their
 indices die (isel_dce).
+
+An access marked `in_bounds` carries ``siw.in_bounds``: it cannot trap, which frees
+the packer to put it in a word with other ops that may (dependence_graph.py).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections.abc import Sequence
 from math import prod
 
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import IntegerAttr, i64
+from xdsl.dialects.builtin import IntegerAttr, UnitAttr, i64
 from xdsl.ir import Block, Operation, SSAValue
 
 from phextcc.backend import isa
@@ -30,7 +33,7 @@ from phextcc.backend.isa import Cond, Hint, RedOp, Type
 from phextcc.backend.isel_builder import KernelSelector, SelectionError, machine_type
 from phextcc.backend.isel_ops import Handler
 from phextcc.ir import phx_dialect as phx
-from phextcc.ir.siw_dialect import BranchOp
+from phextcc.ir.siw_dialect import PROVEN_IN_BOUNDS_ATTR, BranchOp
 
 _REDUCTIONS: dict[str, RedOp] = {"sum": RedOp.SUM, "max": RedOp.MAX, "min": RedOp.MIN}
 
@@ -156,14 +159,23 @@ def select_load(sel: KernelSelector, op: Operation) -> None:
     assert isinstance(op, phx.LoadOp)
     coord, displacement = coordinate(sel, op.tensor, op.indices, op.in_bounds is None)
     t = machine_type(op.result.type)
-    sel.bind(op.result, sel.typed("SGATHER", t, [coord], [displacement]))
+    loaded = sel.typed("SGATHER", t, [coord], [displacement])
+    if op.in_bounds is not None:
+        _mark_proven(loaded.owner)
+    sel.bind(op.result, loaded)
 
 
 def select_store(sel: KernelSelector, op: Operation) -> None:
     assert isinstance(op, phx.StoreOp)
     coord, displacement = coordinate(sel, op.tensor, op.indices, op.in_bounds is None)
     t = machine_type(op.value.type)
-    sel.op(f"SSCATTR.{t.suffix}", [coord, sel.reg(op.value)], [displacement])
+    stored = sel.op(f"SSCATTR.{t.suffix}", [coord, sel.reg(op.value)], [displacement])
+    if op.in_bounds is not None:
+        _mark_proven(stored)
+
+
+def _mark_proven(access: Operation) -> None:
+    access.attributes[PROVEN_IN_BOUNDS_ATTR] = UnitAttr()
 
 
 def select_prefetch(sel: KernelSelector, op: Operation) -> None:

@@ -14,7 +14,7 @@ from xdsl.dialects.builtin import FloatAttr, IntegerAttr, IntegerType
 from xdsl.ir import Operation, SSAValue
 
 from phextcc.backend import isa
-from phextcc.backend.isa import Cond, Type
+from phextcc.backend.isa import NEGATED_FLOAT_COND, NEGATED_INT_COND, Cond, Type
 from phextcc.backend.isel_builder import KernelSelector, SelectionError, machine_type
 
 Handler = Callable[[KernelSelector, Operation], None]
@@ -97,13 +97,6 @@ def _compare(sel: KernelSelector, op: arith.CmpiOp | arith.CmpfOp, table: dict[s
     sel.bind(op.result, sel.typed("DCMP", t, [sel.reg(op.lhs), sel.reg(op.rhs)], [cond]))
 
 
-# The exact negation of each predicate, where the ISA has it. For integers every
-# predicate has one. For floats only EQ (ordered) and NE (unordered) negate each other:
-# not(a < b) is "unordered or >=", which no DBR opcode tests.
-_NEGATED_INT: dict[Cond, Cond] = {Cond.EQ: Cond.NE, Cond.NE: Cond.EQ, Cond.LT: Cond.GE,
-                                  Cond.GE: Cond.LT, Cond.LE: Cond.GT, Cond.GT: Cond.LE}
-_NEGATED_FLOAT: dict[Cond, Cond] = {Cond.EQ: Cond.NE, Cond.NE: Cond.EQ}
-
 _COMPARE_TABLES: dict[type[Operation], tuple[list[str], dict[str, Cond]]] = {
     arith.CmpiOp: (arith.CMPI_COMPARISON_OPERATIONS, _CMPI),
     arith.CmpfOp: (arith.CMPF_COMPARISON_OPERATIONS, _CMPF),
@@ -135,7 +128,7 @@ def branch_when_false(sel: KernelSelector, condition: SSAValue
     parts = _compare_parts(owner)
     if parts is not None:
         cond, t, lhs, rhs = parts
-        negated = (_NEGATED_FLOAT if t.is_float else _NEGATED_INT).get(cond)
+        negated = (NEGATED_FLOAT_COND if t.is_float else NEGATED_INT_COND).get(cond)
         if negated is not None:
             sel.maybe_unused.append(sel.reg(condition))
             return isa.lookup("DBR", t, negated).mnemonic, [sel.reg(lhs), sel.reg(rhs)]

@@ -90,12 +90,69 @@ class Interval:
         return Interval(min(self.start, other.start), max(self.end, other.end))
 
 
+Ranges = tuple[Interval, ...]  # sorted, disjoint and not adjacent
+
+
+def merge_ranges(intervals: list[Interval]) -> Ranges:
+    """The union of ``intervals`` as sorted disjoint ranges (touching ones joined)."""
+    merged: list[Interval] = []
+    for interval in sorted(intervals, key=lambda i: i.start):
+        if merged and interval.start <= merged[-1].end + 1:
+            merged[-1] = merged[-1].hull(interval)
+        else:
+            merged.append(interval)
+    return tuple(merged)
+
+
+def ranges_overlap(first: Ranges, second: Ranges) -> bool:
+    i = j = 0
+    while i < len(first) and j < len(second):
+        if first[i].overlaps(second[j]):
+            return True
+        if first[i].end < second[j].end:
+            i += 1
+        else:
+            j += 1
+    return False
+
+
 def number_ops(region: Region) -> dict[Operation, int]:
     numbers: dict[Operation, int] = {}
     for block in region.blocks:
         for op in block.ops:
             numbers[op] = len(numbers)
     return numbers
+
+
+def live_ranges(region: Region, liveness: Liveness | None = None
+                ) -> dict[SSAValue, Ranges]:
+    """Where each value is live, with its holes: per block, from the block's start (live
+    in, or a block argument) or the def to the block's end (live out) or the last read.
+    A loop-carried value is then live at the top of the loop until its last read and
+    again from its new def to the bottom, not in between."""
+    liveness = liveness or compute_liveness(region)
+    numbers = number_ops(region)
+    pieces: dict[SSAValue, list[Interval]] = {}
+    for block in region.blocks:
+        first, last = block.first_op, block.last_op
+        assert first is not None and last is not None, "a siw block ends in a terminator"
+        start, end = 2 * numbers[first], 2 * numbers[last] + 1
+        low: dict[SSAValue, int] = {value: start for value in liveness.live_in[block]}
+        low.update((arg, start) for arg in block.args)
+        high: dict[SSAValue, int] = {}
+        for op in block.ops:
+            n = numbers[op]
+            for value in reads(op):
+                high[value] = 2 * n
+                low.setdefault(value, start)  # only for malformed IR: read before any def
+            for value in instruction(op).register_defs():
+                low.setdefault(value, 2 * n + 1)
+                high.setdefault(value, 2 * n + 1)
+        for value in liveness.live_out[block]:
+            high[value] = end
+        for value, begin in low.items():
+            pieces.setdefault(value, []).append(Interval(begin, max(begin, high.get(value, begin))))
+    return {value: merge_ranges(parts) for value, parts in pieces.items()}
 
 
 def live_intervals(region: Region, liveness: Liveness | None = None

@@ -55,9 +55,11 @@ from phextcc.backend.pipeline_loop import (
     loop_branch,
 )
 from phextcc.backend.pipeline_pressure import excess, kernel_demand, through_values
+from phextcc.backend.program import WORD_EXECUTION_ORDER
 from phextcc.ir.siw_dialect import BranchOp, JumpOp, SiwOp, UndefOp, regclass_of
 
 _COPY_MNEMONIC: dict[RegClass, str] = {RegClass.R: "DMOV", RegClass.P: "SMOVP"}
+_EXECUTION_RANK = {pipe: rank for rank, pipe in enumerate(WORD_EXECUTION_ORDER)}
 # Above this many stages the prologue and epilogue (each about S - 1 partial
 # iterations) outweigh what overlap gains, and fewer loops run long enough to enter.
 MAX_STAGES = 12
@@ -353,9 +355,16 @@ class _Expansion:
 
 def word_order(model: LoopModel, slots: Sequence[int]) -> list[int]:
     """Ops by the word the schedule gives them (``siw.undef`` first in a word: its
-    readers may share the word)."""
+    readers may share the word), and within a word in the order the machine carries
+    a word out (``WORD_EXECUTION_ORDER``): the schedule puts no ordering edge inside a
+    row, and in this order the packer may keep a side effect and an op that may stop
+    the sentron in one word (dependence_graph.py)."""
+    def rank(node: int) -> int:
+        op = model.ops[node]
+        return _EXECUTION_RANK[op.info.pipe] if isinstance(op, SiwOp) else -1
+
     return sorted(range(len(model.ops)), key=lambda node: (
-        slots[node], not isinstance(model.ops[node], UndefOp), node))
+        slots[node], not isinstance(model.ops[node], UndefOp), rank(node), node))
 
 
 def reorder_single_stage(model: LoopModel, schedule: ModuloSchedule) -> bool:
@@ -405,10 +414,9 @@ def _choose_schedule(model: LoopModel, graph: LoopGraph, through: Counter[RegCla
                 expansion = _Expansion(model, schedule)
             except NotPipelinable:
                 continue
-            copies = expansion.copies if schedule.stages > 1 else 1
             stages = {n: expansion.stage(n) for n in range(len(model.ops))}
-            demand = kernel_demand(model, expansion.kernel_order, stages, expansion.slots,
-                                   copies, through)
+            rows = {n: schedule.row(n) for n in range(len(model.ops))}
+            demand = kernel_demand(model, rows, schedule.ii, stages, through)
             cost = schedule.ii + SPILL_COST * excess(demand)
             if best is None or cost < best[0]:
                 best = (cost, schedule, expansion)

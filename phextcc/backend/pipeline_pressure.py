@@ -1,14 +1,16 @@
 """Register demand of a pipelined kernel, as the allocator will see it.
 
-The allocator (regalloc.py) gives each web one covering interval: a value carried
-around the kernel's back edge (a kernel block argument, the value passed to it and
-the copy between them) holds its register across the whole kernel even where it is
-dead, and with K kernel copies (modulo variable expansion) each of its K versions
-spans about a whole copy. So a kernel needs, per register class:
+The allocator (regalloc.py) keeps a value in a register only where it is live (live
+ranges with holes), so a value carried around the kernel's back edge frees its
+register between its last read at the top and its new def at the bottom, and each
+of the K versions of modulo variable expansion holds one only while live. So a kernel
+needs, per register class:
 
-    values live through the loop (invariants, values read after it)
-  + K * the values crossing a kernel iteration boundary
-  + the most values made and read inside one kernel iteration at any point
+    values live through the loop that the body reads (invariants; a value the body
+    does not touch is spilled around it first, see regalloc.spill_weights)
+  + the most values live at any point of the kernel's timeline, each value from its
+    def to its last read, over as many laps of the timeline as kernel iterations
+    separate the two (MaxLive of the modulo schedule)
 
 A schedule whose demand exceeds a class's registers spills inside the loop;
 ``pipeline_expand`` weighs that against a larger II.
@@ -22,8 +24,14 @@ from collections.abc import Iterable
 from xdsl.ir import SSAValue
 
 from phextcc.backend.isa import RegClass
-from phextcc.backend.liveness import Interval, compute_liveness, live_intervals, number_ops
-from phextcc.backend.pipeline_loop import LoopModel
+from phextcc.backend.liveness import (
+    Interval,
+    compute_liveness,
+    live_intervals,
+    number_ops,
+    reads,
+)
+from phextcc.backend.pipeline_loop import LoopModel, Ref
 from phextcc.backend.regalloc import all_values, build_webs
 from phextcc.backend.regalloc_coalesce import coalesce_copies
 from phextcc.ir.siw_dialect import regclass_of
@@ -31,9 +39,11 @@ from phextcc.ir.siw_dialect import regclass_of
 
 def through_values(model: LoopModel) -> Counter[RegClass]:
     """Webs whose covering interval spans the loop body without being the loop's own,
-    by class: values live into the loop and any web laid out around it (a value read
-    in a branch placed after the loop, a later loop's induction variable coalesced
-    with an earlier constant), as the allocator will see them."""
+    and which the body reads, by class: values live into the loop and any web laid out
+    around it (a later loop's induction variable coalesced with an earlier constant),
+    as the allocator will see them. A web the body never touches costs nothing inside
+    the loop: the allocator weighs spill candidates by loop depth and spills it first,
+    with its fills outside the loop."""
     region = model.block.parent
     assert region is not None
     webs = build_webs(region)
@@ -47,11 +57,12 @@ def through_values(model: LoopModel) -> Counter[RegClass]:
     start, end = 2 * numbers[first], 2 * numbers[last] + 1
     own = {webs.find(value) for value in [*model.block.args,
                                           *(r for op in model.block.ops for r in op.results)]}
+    touched = {webs.find(value) for op in model.block.ops for value in reads(op)}
     hulls: dict[SSAValue, Interval] = {}
     for value in values:
         interval = intervals.get(value)
         root = webs.find(value)
-        if interval is None or root in own:
+        if interval is None or root in own or root not in touched:
             continue
         hulls[root] = interval.hull(hulls[root]) if root in hulls else interval
     return _by_class(root for root, hull in hulls.items()
@@ -62,49 +73,75 @@ def _by_class(values: Iterable[SSAValue]) -> Counter[RegClass]:
     return Counter(regclass_of(value) for value in values)
 
 
-def kernel_demand(model: LoopModel, order: list[int], stage: dict[int, int],
-                  slots: Iterable[tuple[int, int, int]], copies: int,
+def kernel_demand(model: LoopModel, rows: dict[int, int], ii: int, stage: dict[int, int],
                   through: Counter[RegClass]) -> Counter[RegClass]:
-    """Registers per class the kernel (ops in ``order``) needs; see the module doc."""
-    crossing: set[tuple[int, int]] = set()
-    demand: Counter[RegClass] = Counter(through)
-    for node, result, _ in slots:
-        demand[regclass_of(model.ops[node].results[result])] += copies
-        crossing.add((node, result))
-    position = {node: index for index, node in enumerate(order)}
-    end = len(order)
+    """Registers per class the kernel needs (see the module doc), with op ``n`` in row
+    ``rows[n]`` of ``ii`` rows. A row becomes one word whose ops must not touch a
+    register another of them writes, so a value read in a row and one written in it
+    never share a register: both are placed at the row's end, as the allocator does
+    (liveness.live_ranges)."""
+    lap = 2 * ii
     last_read: dict[tuple[int, int], int] = {}
-    readers = [*((node, refs) for node, refs in enumerate(model.operands)),
-               (None, model.branch_operands)]
-    for reader, refs in readers:
-        at = end if reader is None else position[reader]
-        reader_stage = 0 if reader is None else stage[reader]
+
+    def read(ref: Ref, at: int, distance: int) -> None:
+        if ref.node is None:
+            return
+        key = (ref.node, ref.result)
+        last_read[key] = max(last_read.get(key, 0), at + distance * lap)
+
+    def point(node: int) -> int:
+        return 2 * rows[node] + 1
+
+    for node, refs in enumerate(model.operands):
         for ref in refs:
-            if ref.node is None or reader_stage + ref.back != stage[ref.node]:
-                continue  # not made and read in one kernel iteration
-            key = (ref.node, ref.result)
-            last_read[key] = max(last_read.get(key, 0), at)
-    events: list[tuple[int, int, RegClass]] = []  # (point, +1/-1, class)
-    for node in order:
+            if ref.node is not None:
+                read(ref, point(node), stage[node] + ref.back - stage[ref.node])
+    for ref in model.branch_operands:
+        if ref.node is not None:
+            read(ref, lap - 1, ref.back - stage[ref.node])
+    for ref in [*model.outside_uses.values(), *model.exit_arguments]:
+        if ref.node is not None:  # read after the loop's last kernel iteration
+            read(ref, lap - 1, 1 + ref.back - stage[ref.node])
+    # Per class: values live all around the timeline, and a difference array of the
+    # partial laps (a value live from point b for r more points adds 1 on b .. b+r-1,
+    # wrapping around).
+    whole: Counter[RegClass] = Counter()
+    change: dict[RegClass, list[int]] = {}
+    for node in rows:
         for result, value in enumerate(model.ops[node].results):
-            key = (node, result)
-            if key in crossing:
-                continue
-            start = position[node]
-            events.append((2 * start + 1, 1, regclass_of(value)))
-            # op n reads at 2n and writes at 2n + 1: a value read last by op n and a
-            # value op n makes may share a register
-            events.append((2 * max(last_read.get(key, start), start) + 1, -1,
-                           regclass_of(value)))
-    live: Counter[RegClass] = Counter()
-    peak: Counter[RegClass] = Counter()
-    for _, change, regclass in sorted(events, key=lambda e: (e[0], e[1])):
-        live[regclass] += change
-        peak[regclass] = max(peak[regclass], live[regclass])
-    demand.update(peak)
+            begin = point(node)
+            points = max(begin, last_read.get((node, result), begin)) - begin + 1
+            laps, rest = divmod(points, lap)
+            regclass = regclass_of(value)
+            whole[regclass] += laps
+            steps = change.setdefault(regclass, [0] * (lap + 1))
+            stop = begin + rest
+            steps[begin] += 1
+            if stop <= lap:
+                steps[stop] -= 1
+            else:  # wraps past the end of the kernel iteration
+                steps[lap] -= 1
+                steps[0] += 1
+                steps[stop - lap] -= 1
+    live: dict[RegClass, list[int]] = {}
+    for regclass, steps in change.items():
+        running, counts = 0, []
+        for point in range(lap):
+            running += steps[point]
+            counts.append(running + whole[regclass])
+        live[regclass] = counts
+    demand: Counter[RegClass] = Counter(through)
+    demand.update({regclass: max(counts) for regclass, counts in live.items()})
     return demand
+
+
+# Registers the allocator may need beyond MaxLive: the kernel is a loop, and values
+# live across its back edge make the ranges circular, which a linear scan can color
+# with one register more than MaxLive (measured on the streaming kernels).
+COLORING_SLACK = 1
 
 
 def excess(demand: Counter[RegClass]) -> int:
     """Registers needed beyond what each class has, summed over classes."""
-    return sum(max(0, count - regclass.count) for regclass, count in demand.items())
+    return sum(max(0, count + COLORING_SLACK - regclass.count)
+               for regclass, count in demand.items())

@@ -8,9 +8,11 @@ CFG edges, which keeps webs free of internal interference (``regalloc_coalesce``
 checks it); copy coalescing then merges a copy's source into the web where the two
 never live at once. ``regalloc_check.check_allocation`` verifies the result independently.
 
-Each web gets one covering interval (``liveness.live_intervals``). When a class runs
-out of registers, the allocation of that class is redone with a few registers of
-the class reserved as scratch: a spilled web lives in its own slot of the spill area
+Each web gets one covering interval (``liveness.live_intervals``). When no register
+is free, the web of least spill weight per point it holds a register (reads and writes
+weighted by loop depth) is spilled. When a class runs out of registers, the
+allocation of that class is redone with a few registers of the class reserved as
+scratch: a spilled web lives in its own slot of the spill area
 (r: 1 word, p: 2, m: 4), each read is preceded by a fill into a scratch register and
 each write followed by a spill from one (SFILL/SSPILL, SFILLP/SSPILLP, SFILLM/SSPILLM).
 The kernel's ``siw.spill_words`` attribute records the area's size. A spilled value
@@ -20,8 +22,7 @@ recomputed before each read instead of being stored (rematerialisation).
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from xdsl.dialects.builtin import IntAttr, ModuleOp
@@ -30,8 +31,19 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.rewriter import Rewriter
 
 from phextcc.backend.isa import Effect, RegClass
-from phextcc.backend.liveness import Interval, compute_liveness, instruction, live_intervals
+from phextcc.backend.liveness import (
+    Interval,
+    Ranges,
+    compute_liveness,
+    instruction,
+    live_ranges,
+    merge_ranges,
+    ranges_overlap,
+    reads,
+)
+from phextcc.backend.loop_nesting import loop_depths
 from phextcc.backend.regalloc_coalesce import Webs, coalesce_copies
+from phextcc.backend.regalloc_scratch import local_scratch
 from phextcc.ir.siw_dialect import REGISTER_TYPE_OF_CLASS, SiwOp, regclass_of, use_operands
 
 SPILL_WORDS_ATTR = "siw.spill_words"
@@ -42,6 +54,11 @@ SPILL_CODE: dict[RegClass, tuple[str, str, int]] = {
     RegClass.P: ("SFILLP", "SSPILLP", 2),
     RegClass.M: ("SFILLM", "SSPILLM", 4),
 }
+
+
+# How much more one read or write inside a loop costs than one just outside it (the
+# usual guess of ten iterations per loop level, as in Chaitin's allocator).
+LOOP_WEIGHT = 10
 
 
 class RegisterAllocationError(Exception):
@@ -76,42 +93,89 @@ class ClassAllocation:
 
     register: dict[SSAValue, int] = field(default_factory=dict)  # web root -> register
     spilled: list[SSAValue] = field(default_factory=list)  # web roots, in interval order
-    scratch: tuple[int, ...] = ()
+    scratch: tuple[int, ...] = ()  # reserved for all spill code of the class
+    # Or, when registers are free wherever spill code goes: op -> its scratch registers.
+    local_scratch: dict[Operation, tuple[int, ...]] = field(default_factory=dict)
 
 
-def linear_scan(intervals: dict[SSAValue, Interval], registers: Iterable[int]
+def linear_scan(intervals: Mapping[SSAValue, Interval | Ranges], registers: Iterable[int],
+                weights: dict[SSAValue, float] | None = None
                 ) -> tuple[dict[SSAValue, int], list[SSAValue]]:
-    """Poletto & Sarkar: on pressure, spill the live interval that ends last."""
-    order = sorted(intervals, key=lambda w: (intervals[w].start, intervals[w].end))
+    """Linear scan (Poletto & Sarkar) over live ranges with holes (Traub et al.'s
+    second-chance binpacking idea, without splitting): webs are taken by start; a
+    register is free for a web when no web already in it is live at any point where
+    the new one is, so a loop-carried value's register serves others between its last
+    read at the top of the loop and its new def at the bottom.
+
+    When no register is free, the cheapest to spill goes: the new web, or the webs in
+    its way in one register. A web costs its spill weight (reads and writes weighted by
+    loop depth, ``spill_weights``) per program point it holds a register: spilling it
+    frees the most register time for the fewest reloads. Of equal costs, the one that
+    ends last is spilled (Poletto & Sarkar's own rule, all there is without weights)."""
+    weights = weights or {}
+    ranges: dict[SSAValue, Ranges] = {
+        web: (value,) if isinstance(value, Interval) else value
+        for web, value in intervals.items()}
+    order = sorted(ranges, key=lambda w: (ranges[w][0].start, ranges[w][-1].end))
     position = {web: i for i, web in enumerate(order)}
-    # Free registers in the order they were freed (least recently freed first): a
-    # register just released is not handed out again at once, so the ops around the
+
+    def cost(web: SSAValue) -> float:
+        held = sum(piece.end - piece.start + 1 for piece in ranges[web])
+        return weights.get(web, 0.0) / held
+
+    def end(web: SSAValue) -> int:
+        return ranges[web][-1].end
+
+    # Per register: the webs in it that may still meet a later web (those ending before
+    # the current start are dropped), and when its last web ended: of the free
+    # registers, the one released longest ago is handed out, so the ops around a
     # release do not get false dependences that keep the packer from overlapping them.
-    free = deque(sorted(registers))
-    capacity = len(free)
-    active: list[SSAValue] = []  # sorted by interval end
+    holders: dict[int, list[SSAValue]] = {register: [] for register in registers}
+    released = dict.fromkeys(holders, -1)
     assigned: dict[SSAValue, int] = {}
     spilled: list[SSAValue] = []
     for web in order:
-        current = intervals[web]
-        while active and intervals[active[0]].end < current.start:
-            expired = active.pop(0)
-            free.append(assigned[expired])
-        if len(active) < capacity:
-            assigned[web] = free.popleft()
+        start = ranges[web][0].start
+        in_way: dict[int, list[SSAValue]] = {}
+        for register, webs_in in holders.items():
+            for old in [w for w in webs_in if end(w) < start]:
+                webs_in.remove(old)
+                released[register] = max(released[register], end(old))
+            in_way[register] = [w for w in webs_in if ranges_overlap(ranges[w], ranges[web])]
+        free = [register for register, blocking in in_way.items() if not blocking]
+        if free:
+            chosen = min(free, key=lambda r: (released[r], r))
         else:
-            victim = active[-1] if active else None
-            if victim is not None and intervals[victim].end > current.end:
-                assigned[web] = assigned.pop(victim)
-                active.remove(victim)
-                spilled.append(victim)
-            else:
+            eviction = {register: (sum(cost(w) for w in blocking),
+                                   -max(end(w) for w in blocking))
+                        for register, blocking in in_way.items()}
+            chosen = min(eviction, key=eviction.__getitem__)
+            if (cost(web), -end(web)) <= eviction[chosen]:
                 spilled.append(web)
                 continue
-        active.append(web)
-        active.sort(key=lambda w: (intervals[w].end, position[w]))
+            for victim in in_way[chosen]:
+                holders[chosen].remove(victim)
+                del assigned[victim]
+                spilled.append(victim)
+        assigned[web] = chosen
+        holders[chosen].append(web)
     spilled.sort(key=lambda w: position[w])
     return assigned, spilled
+
+
+def spill_weights(region: Region, webs: Webs) -> dict[SSAValue, float]:
+    """Per web root: its reads and writes, each weighing ``LOOP_WEIGHT`` to the power of
+    its block's loop depth. A value not touched inside a loop is cheap to spill even
+    when it lives across one: its fills and spills run outside."""
+    depth = loop_depths(region)
+    weight: dict[SSAValue, float] = {}
+    for block in region.blocks:
+        cost = float(LOOP_WEIGHT ** depth[block])
+        for op in block.ops:
+            for value in (*reads(op), *instruction(op).register_defs()):
+                root = webs.find(value)
+                weight[root] = weight.get(root, 0.0) + cost
+    return weight
 
 
 def scratch_needed(region: Region, regclass: RegClass) -> int:
@@ -124,17 +188,21 @@ def scratch_needed(region: Region, regclass: RegClass) -> int:
     return most
 
 
-def allocate_class(region: Region, regclass: RegClass,
-                   intervals: dict[SSAValue, Interval]) -> ClassAllocation:
+def allocate_class(region: Region, regclass: RegClass, intervals: dict[SSAValue, Ranges],
+                   webs: Webs, weights: dict[SSAValue, float] | None = None
+                   ) -> ClassAllocation:
     everything = range(regclass.count)
-    assigned, spilled = linear_scan(intervals, everything)
+    assigned, spilled = linear_scan(intervals, everything, weights)
     if not spilled:
         return ClassAllocation(assigned)
+    local = local_scratch(region, regclass, webs, intervals, assigned, spilled)
+    if local is not None:
+        return ClassAllocation(assigned, spilled, local_scratch=local)
     reserve = scratch_needed(region, regclass)
     if reserve >= regclass.count:
         raise RegisterAllocationError(f"no {regclass.prefix} registers left after scratch")
     scratch = tuple(range(regclass.count - reserve, regclass.count))
-    assigned, spilled = linear_scan(intervals, range(regclass.count - reserve))
+    assigned, spilled = linear_scan(intervals, range(regclass.count - reserve), weights)
     return ClassAllocation(assigned, spilled, scratch)
 
 
@@ -147,11 +215,17 @@ class SpillPlan:
     slot: dict[SSAValue, int]  # web root -> first word of its slot
     scratch: dict[RegClass, tuple[int, ...]]
     words: int
+    local_scratch: dict[tuple[Operation, RegClass], tuple[int, ...]] = field(
+        default_factory=dict)
     # Spilled webs recomputed at each read instead (their def reads no register and
     # has no effect: DMOVI, DLDC, DARG, DSYM, SBASE, ...): web root -> defining op.
     remat: dict[SSAValue, SiwOp] = field(default_factory=dict)
     # Each fill's result -> the value it reloads (for the allocation checker).
     reloads: dict[SSAValue, SSAValue] = field(default_factory=dict)
+
+
+    def scratch_for(self, op: Operation, regclass: RegClass) -> tuple[int, ...]:
+        return self.local_scratch.get((op, regclass)) or self.scratch[regclass]
 
 
 @dataclass
@@ -182,7 +256,7 @@ def insert_spill_code(region: Region, webs: Webs, plan: SpillPlan,
         for arg in block.args:
             if webs.find(arg) in plan.slot:  # lives in its slot; the type is nominal
                 regclass = regclass_of(arg)
-                final_type[arg] = _register(regclass, plan.scratch[regclass][0])
+                final_type[arg] = _register(regclass, (*plan.scratch[regclass], 0)[0])
     for op in plan.remat.values():  # every read now has its own copy
         op.detach()
         op.erase()
@@ -202,7 +276,7 @@ def _fill_reads(block: Block, op: Operation, webs: Webs, plan: SpillPlan) -> Non
             regclass = regclass_of(value)
             which = used_scratch.get(regclass, 0)
             used_scratch[regclass] = which + 1
-            scratch = [_register(regclass, plan.scratch[regclass][which])]
+            scratch = [_register(regclass, plan.scratch_for(op, regclass)[which])]
             original = plan.remat.get(root)
             if original is not None:
                 fill = SiwOp(original.mnemonic.data, (), original.immediates, scratch)
@@ -222,7 +296,7 @@ def _spill_writes(block: Block, op: Operation, webs: Webs, plan: SpillPlan,
         if root not in plan.slot:
             continue
         regclass = regclass_of(result)
-        final_type[result] = _register(regclass, plan.scratch[regclass][0])
+        final_type[result] = _register(regclass, plan.scratch_for(op, regclass)[0])
         _, spill_mnemonic, _ = SPILL_CODE[regclass]
         spill = SiwOp(spill_mnemonic, (result,), (plan.slot[root],))
         spill.location = op.location
@@ -235,16 +309,18 @@ def allocate_region(region: Region) -> AllocationResult:
     values = all_values(region)
     liveness = compute_liveness(region)
     coalesce_copies(region, webs, liveness, values)
-    value_intervals = live_intervals(region, liveness)
-    web_intervals: dict[RegClass, dict[SSAValue, Interval]] = {c: {} for c in RegClass}
+    value_ranges = live_ranges(region, liveness)
+    pieces: dict[SSAValue, list[Interval]] = {}
     for value in values:
-        interval = value_intervals.get(value)
-        if interval is None:
-            continue
         root = webs.find(value)
-        per_class = web_intervals[regclass_of(value)]
-        per_class[root] = interval.hull(per_class[root]) if root in per_class else interval
-    allocations = {c: allocate_class(region, c, web_intervals[c]) for c in RegClass}
+        pieces.setdefault(root, []).extend(value_ranges.get(value, ()))
+    web_intervals: dict[RegClass, dict[SSAValue, Ranges]] = {c: {} for c in RegClass}
+    for root, parts in pieces.items():
+        if parts:
+            web_intervals[regclass_of(root)][root] = merge_ranges(parts)
+    weights = spill_weights(region, webs)
+    allocations = {c: allocate_class(region, c, web_intervals[c], webs, weights)
+                   for c in RegClass}
 
     web_sizes: dict[SSAValue, int] = {}
     for value in values:
@@ -261,7 +337,9 @@ def allocate_region(region: Region) -> AllocationResult:
                 continue
             slots[root] = words
             words += SPILL_CODE[regclass][2]
-    plan = SpillPlan(slots, {c: a.scratch for c, a in allocations.items()}, words, remat)
+    plan = SpillPlan(slots, {c: a.scratch for c, a in allocations.items()}, words,
+                     {(op, c): registers for c, a in allocations.items()
+                      for op, registers in a.local_scratch.items()}, remat)
 
     final_type: dict[SSAValue, Attribute] = {}
     for value in values:

@@ -120,6 +120,12 @@ def register_type(kind: Kind) -> type[SiwRegisterType]:
     return REGISTER_TYPE_OF_CLASS[kind.regclass]
 
 
+# Unit attribute on an SGATHER/SSCATTR whose element an analysis proved inside its
+# tensor (phx `in_bounds`): the access cannot trap, so the packer need not keep it
+# ordered against other ops that may trap or have side effects.
+PROVEN_IN_BOUNDS_ATTR = "siw.in_bounds"
+
+
 def regclass_of(value: SSAValue) -> RegClass:
     value_type = value.type
     if not isinstance(value_type, SiwRegisterType):

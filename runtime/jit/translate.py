@@ -10,7 +10,8 @@ pointers. In the body:
 - every SIW index that starts a basic block (entry, branch targets, fall-throughs after
   branches) is one LLVM block, so SIW loops are natural loops;
 - a word first evaluates all three ops (every register read happens before any write of
-  the same word), then stores their results, then takes its branch;
+  the same word), in ``WORD_EXECUTION_ORDER`` (C, S, D: like the simulator, so a trap
+  leaves the same side effects behind), then stores their results, then takes its branch;
 - errors store their details in the context and return an ErrorCode (see layout.py).
 """
 
@@ -335,7 +336,7 @@ class KernelTranslator:
     def _emit_word(self, index: int) -> None:
         word = self.program.words[index]
         effects: list[WordEffects] = []
-        for instr in word.ops:
+        for instr in word.ops_in_execution_order:  # traps and side effects in that order
             if instr.is_nop:
                 continue
             emitter = self.emitters.get(instr.info.family)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ArrayAttr, FunctionType, ModuleOp, StringAttr
 from xdsl.ir import Block, Region
@@ -91,14 +92,38 @@ def _kernel(blocks: list[Block]) -> ModuleOp:
 
 
 def test_a_fall_through_that_is_not_next_gets_a_jump() -> None:
+    entry, later, taken, other = Block(), Block(), Block(), Block()
+    flag = SiwOp("DMOVI", [], [0])
+    entry.add_ops([flag, BranchOp("DBNZ", [flag.res[0]], taken, later)])
+    other.add_op(HaltOp())  # laid out between the branch and both its successors
+    taken.add_op(HaltOp())
+    later.add_ops([SiwOp("DMOVI", [], [1]), JumpOp(taken)])
+    program = program_from_siw(_kernel([entry, other, taken, later]))
+    names = [w.d.info.mnemonic for w in program.words]
+    assert names == ["DMOVI", "DBNZ", "DJMP", "DHALT", "DHALT", "DMOVI", "DJMP"]
+    assert program.words[1].d.args[1] == 4  # DBNZ -> taken
+    assert program.words[2].d.args[0] == 5  # fall through -> later
+    assert program.words[6].d.args[0] == 4
+
+
+def test_a_branch_taken_into_the_next_block_is_negated_to_fall_through() -> None:
     entry, later, taken = Block(), Block(), Block()
     flag = SiwOp("DMOVI", [], [0])
     entry.add_ops([flag, BranchOp("DBNZ", [flag.res[0]], taken, later)])
-    taken.add_op(HaltOp())  # laid out before `later`
+    taken.add_op(HaltOp())  # laid out right after the branch
     later.add_ops([SiwOp("DMOVI", [], [1]), JumpOp(taken)])
     program = program_from_siw(_kernel([entry, taken, later]))
     names = [w.d.info.mnemonic for w in program.words]
-    assert names == ["DMOVI", "DBNZ", "DJMP", "DHALT", "DMOVI", "DJMP"]
-    assert program.words[1].d.args[1] == 3  # DBNZ -> taken
-    assert program.words[2].d.args[0] == 4  # fall through -> later
-    assert program.words[5].d.args[0] == 3
+    assert names == ["DMOVI", "DBZ", "DHALT", "DMOVI", "DJMP"]
+    assert program.words[1].d.args[1] == 3  # DBZ -> later; DBNZ's target falls through
+    assert program.words[4].d.args[0] == 2
+
+
+@pytest.mark.parametrize(("mnemonic", "negated"), [
+    ("DBR.lt.i64", "DBR.ge.i64"), ("DBR.le.i32", "DBR.gt.i32"), ("DBR.eq.f64", "DBR.ne.f64"),
+    ("DBR.lt.f32", None), ("DBZ", "DBNZ"), ("DJMP", None)])
+def test_branch_negation_is_exact(mnemonic: str, negated: str | None) -> None:
+    from phextcc.backend.isa import BY_MNEMONIC, negated_branch
+
+    row = negated_branch(BY_MNEMONIC[mnemonic])
+    assert (row.mnemonic if row is not None else None) == negated
