@@ -11,6 +11,10 @@ charged to one cause, so ``cycles == siws + sum(stall_cycles)`` always holds:
 - ``recv_wait`` / ``barrier_wait``: messages and collectives;
 - ``branch``: a conditional branch against its static prediction
   (backward taken, forward not taken).
+
+Hardware loops (``DLOOP``) cost their set-up word only: the sequencer knows the trip
+count, so neither the loop-back from the end of the body (it takes no slot and no op)
+nor the exit (or the skip of a loop with no trips) is ever mispredicted.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from phextcc.backend.isa import Effect, Pipe, Role
+from phextcc.backend.isa import Effect, Kind, Pipe, Role
 from phextcc.backend.program import Word
 from runtime.cache_model import CoreCaches
 from runtime.errors import VtpuRuntimeError
@@ -30,6 +34,7 @@ STALL_CAUSES = ("raw_d", "raw_s", "raw_c", "memory", "ppt_miss", "recv_wait",
                 "barrier_wait", "branch")
 _PIPE_CAUSE = {Pipe.D: "raw_d", Pipe.S: "raw_s", Pipe.C: "raw_c"}
 LOAD_LATENCY = -1  # marks a def whose latency the cache model decides
+_ACCESS = Effect.READ_MEM | Effect.WRITE_MEM
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,10 @@ def word_meta(word: Word, index: int, profile: Profile) -> WordMeta:
             if operand.role in (Role.USE, Role.USEDEF):
                 uses.append(reg)
             if operand.role in (Role.DEF, Role.USEDEF):
-                if info.effects & Effect.READ_MEM:
+                if operand.kind is Kind.P and info.effects & _ACCESS:
+                    # a post-increment's coordinate comes from the address unit
+                    defs.append((reg, profile.latency["index"], _PIPE_CAUSE[info.pipe]))
+                elif info.effects & Effect.READ_MEM:
                     defs.append((reg, LOAD_LATENCY, "memory"))
                 else:
                     defs.append((reg, profile.latency[info.latency], _PIPE_CAUSE[info.pipe]))

@@ -11,15 +11,18 @@ reads get snapshot semantics, so every op sees the registers from before the wor
 
 from __future__ import annotations
 
+from phextcc.backend.hardware_loops import loops_by_end
 from phextcc.backend.isa import Role
 from phextcc.backend.program import Instr, KernelInfo, Program, Word
 from runtime.errors import ControlFlowError
 from runtime.ops_dense import DENSE_BUILDERS, Builder, build_reserved
+from runtime.ops_loops import LOOP_BUILDERS, with_loop_back
 from runtime.ops_memory import MEMORY_BUILDERS
 from runtime.ops_messages import BLOCKING_FAMILIES, MESSAGE_BUILDERS
 from runtime.sentron_state import BLOCKED, OpFn, SentronState, reg_index
 
-OP_BUILDERS: dict[str, Builder] = {**DENSE_BUILDERS, **MEMORY_BUILDERS, **MESSAGE_BUILDERS}
+OP_BUILDERS: dict[str, Builder] = {**DENSE_BUILDERS, **MEMORY_BUILDERS, **MESSAGE_BUILDERS,
+                                   **LOOP_BUILDERS}
 
 
 def build_op(instr: Instr, st: SentronState) -> OpFn:
@@ -136,6 +139,7 @@ def decode_kernel(program: Program, kernel: KernelInfo, st: SentronState) -> lis
                                f" but the stream has {len(program.words)}")
     outside = _fall_off(kernel)
     code: list[OpFn] = [outside] * kernel.entry
+    loop_ends = loops_by_end(program, kernel)
     for index in range(kernel.entry, end):
         word = program.words[index]
         st.decoding_siw = index
@@ -144,18 +148,21 @@ def decode_kernel(program: Program, kernel: KernelInfo, st: SentronState) -> lis
         first_blocks = not word.c.is_nop and word.c.info.family in BLOCKING_FAMILIES
         _check_target(word.d, kernel, index)  # only D ops branch
         if has_internal_dependence(word):
-            code.append(_snapshot(fns, st, first_blocks))
+            word_fn = _snapshot(fns, st, first_blocks)
         else:
-            code.append(_compose(fns, first_blocks))
+            word_fn = _compose(fns, first_blocks)
+        loop = loop_ends.get(index)
+        code.append(word_fn if loop is None else with_loop_back(word_fn, loop, st))
     code.append(outside)
     return code
 
 
 def _check_target(instr: Instr, kernel: KernelInfo, index: int) -> None:
     names = [o.name for o in instr.info.operands]
-    if "target" not in names:
+    name = "end" if "end" in names else "target"  # DLOOP names its loop end "end"
+    if name not in names:
         return
-    target = instr.args[names.index("target")]
+    target = instr.args[names.index(name)]
     if not kernel.entry <= target < kernel.entry + kernel.length:
         raise ControlFlowError(f"SIW {index}: {instr.info.mnemonic} targets SIW {target}, "
                                f"outside kernel '{kernel.name}'")

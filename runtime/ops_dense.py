@@ -44,6 +44,16 @@ def build_binary(instr: Instr, st: SentronState) -> OpFn:
     return binary
 
 
+def build_add_immediate(instr: Instr, st: SentronState) -> OpFn:
+    fn = BINARY["DADD"][op_type(instr)]
+    o, R = operands(instr), st.registers
+    d, a, value = o["rd"], o["rs"], o["value"] & M64
+
+    def add_immediate() -> None:
+        R[d] = fn(R[a], value)
+    return add_immediate
+
+
 def build_unary(instr: Instr, st: SentronState) -> OpFn:
     fn = UNARY[instr.info.family][op_type(instr)]
     o, R = operands(instr), st.registers
@@ -231,6 +241,7 @@ DENSE_BUILDERS: dict[str, Builder] = {
     "DSEL": build_select,
     "DMOV": build_move,
     "DMOVI": build_move_immediate,
+    "DADDI": build_add_immediate,
     "DLDC": build_load_constant,
     "DARG": build_argument,
     "DSYM": build_symbol,

@@ -101,6 +101,23 @@ def build_scatter(instr: Instr, st: SentronState) -> OpFn:
     return scatter
 
 
+def _post_increment(access: Builder) -> Builder:
+    """SGATHERI/SSCATTRI: the access of SGATHER/SSCATTR (same checks, same errors), then
+    the coordinate register written back as coord + step (a 128-bit add, wrapping like
+    SINDEX). An access that faults leaves the coordinate unchanged."""
+    def build(instr: Instr, st: SentronState) -> OpFn:
+        inner = access(instr, st)
+        o, R = operands(instr), st.registers
+        p, step = o["coord"], o["step"]
+
+        def post_increment() -> None:
+            coord = R[p]
+            inner()
+            R[p] = (coord + step) & COORD_MASK
+        return post_increment
+    return build
+
+
 def _hint_op(instr: Instr, st: SentronState, kind: str, hint: int, offset: int) -> OpFn:
     """SPREFCH/SFLUSH: no architectural effect, never faults; timing sees them."""
     o, R = operands(instr), st.registers
@@ -252,6 +269,8 @@ MEMORY_BUILDERS: dict[str, Builder] = {
     "SINDEX": build_index,
     "SGATHER": build_gather,
     "SSCATTR": build_scatter,
+    "SGATHERI": _post_increment(build_gather),
+    "SSCATTRI": _post_increment(build_scatter),
     "SPREFCH": build_prefetch,
     "SFLUSH": build_flush,
     "SALLOC": build_alloc,

@@ -76,6 +76,8 @@ class SentronState:
     wait_cause: str = ""
     code: list[OpFn] = field(default_factory=list)
     siws: int = 0
+    # Trips left of the running hardware loop, this one included (ops_loops.py).
+    loop_remaining: int = 0
     # The SIW whose ops are being built; ops that name their own position in
     # errors (collectives) capture it at decode time.
     decoding_siw: int = 0

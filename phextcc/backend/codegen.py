@@ -26,8 +26,8 @@ from phextcc.ir.phx_dialect import TensorType
 
 # Tiers that software-pipeline innermost single-block loops (pipeline_expand.py).
 PIPELINE_FROM_TIER = 3
-# Tiers that give each loop its own copy of the constants it reads (loop_remat.py).
-LOOP_REMAT_FROM_TIER = 2
+# Tiers that give each loop its own copy of the invariants it reads (loop_remat.py).
+LOOP_REMAT_FROM_TIER = 3
 
 # C ops that exchange data with other sentrons (CSID/CNUM do not).
 _TRAFFIC = Effect.SEND | Effect.RECV | Effect.SYNC

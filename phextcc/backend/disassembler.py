@@ -72,9 +72,10 @@ def _pool_comment(value: int) -> str:
 
 
 def branch_targets(program: Program) -> set[int]:
+    """Words named by a branch or by a DLOOP (its loop end): each gets a label."""
     targets: set[int] = set()
     for word in program.words:
-        if word.d.info.effects & Effect.BRANCH:
+        if word.d.info.effects & (Effect.BRANCH | Effect.LOOP):
             for operand, value in zip(word.d.info.operands, word.d.args):
                 if operand.kind is Kind.TARGET:
                     targets.add(value)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import networkx as nx
-from xdsl.dialects.builtin import FileLineColLoc
+from xdsl.dialects.builtin import FileLineColLoc, IntAttr
 from xdsl.dialects.func import FuncOp
 from xdsl.ir import Block, Operation, SSAValue
 
@@ -29,9 +29,11 @@ from phextcc.backend.list_schedule import list_schedule
 from phextcc.backend.pipe_assign import Words, one_per_word, pack_by_dependences
 from phextcc.backend.program import Instr, Program, SourceLoc, Word
 from phextcc.backend.rename import block_liveness, rename_block
+from phextcc.backend.row_pack import follow_rows
 from phextcc.backend.verifier import compute_deps
 from phextcc.ir.siw_dialect import (
     PROVEN_IN_BOUNDS_ATTR,
+    SCHEDULE_ROW_ATTR,
     BranchOp,
     HaltOp,
     JumpOp,
@@ -49,6 +51,8 @@ _SLOT_NAMES = {Pipe.D: "d", Pipe.S: "s", Pipe.C: "c"}
 _ENDS_FLOW = frozenset({"DJMP", "DHALT"})
 # Tiers that rename registers inside blocks before scheduling (rename.py).
 RENAME_FROM_TIER = 2
+# Tiers whose pipelined kernel blocks keep the modulo schedule's rows (row_pack.py).
+ROWS_FROM_TIER = 3
 
 Packer = Callable[[nx.DiGraph], Words]
 
@@ -77,6 +81,7 @@ class _Pending:
     location: SourceLoc | None
     target: Block | None = None  # the TARGET operand's block
     proven: bool = False  # an access proven inside its tensor: it cannot trap
+    row: int | None = None  # the modulo schedule's row, in a pipelined kernel block
 
     @property
     def may_trap(self) -> bool:
@@ -148,7 +153,12 @@ def _emit_op(builder: ProgramBuilder, op: Operation, next_block: Block | None
         if operand.kind is Kind.POOL:
             imms[index] = builder.intern(imms[index])
     return [_Pending(info, _operand_values(info, uses, defs, imms), source_location(op),
-                     proven=PROVEN_IN_BOUNDS_ATTR in op.attributes)]
+                     proven=PROVEN_IN_BOUNDS_ATTR in op.attributes, row=_row(op))]
+
+
+def _row(op: Operation) -> int | None:
+    row = op.attributes.get(SCHEDULE_ROW_ATTR)
+    return row.data if isinstance(row, IntAttr) else None
 
 
 def _emit_branch(builder: ProgramBuilder, op: Operation, next_block: Block | None
@@ -162,9 +172,9 @@ def _emit_branch(builder: ProgramBuilder, op: Operation, next_block: Block | Non
         # and fall through instead (a forward taken branch is predicted wrong, and the
         # jump the fall-through would need costs a word).
         return [_Pending(negated, _operand_values(negated, uses, [], []),
-                         source_location(op), op.fallthrough)]
+                         source_location(op), op.fallthrough, row=_row(op))]
     pending = [_Pending(info, _operand_values(info, uses, [], []), source_location(op),
-                        op.taken)]
+                        op.taken, row=_row(op))]
     if op.fallthrough is not next_block:
         pending.append(_jump_to(op.fallthrough, source_location(op)))
     return pending
@@ -262,8 +272,11 @@ def emit_kernel(builder: ProgramBuilder, kernel: FuncOp, opt_level: int = 0
             continue
         instrs = [Instr(item.info, tuple(item.args)) for item in pending]
         proven = frozenset(index for index, item in enumerate(pending) if item.proven)
-        words.extend([pending[node] for node in word]
-                     for word in pack(build_dependence_graph(instrs, proven)))
+        graph = build_dependence_graph(instrs, proven)
+        packed = None
+        if opt_level >= ROWS_FROM_TIER and any(item.row is not None for item in pending):
+            packed = follow_rows(graph, [item.row for item in pending])
+        words.extend([pending[node] for node in word] for word in packed or pack(graph))
     for word in words:
         instrs = []
         for item in word:

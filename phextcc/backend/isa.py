@@ -14,6 +14,7 @@ Encoding of one op (64 bits, little-endian inside the SIW, see docs/siw-format.m
     bits 16..19  field a        bits 20..23  field b
     bits 24..27  field c        bits 28..31  field d
     bits 32..63  field imm (32 bits, two's complement where the kind is signed)
+                 or, for ops with two immediates, field lo (32..47) and field hi (48..63)
 
 Each operand of an op occupies one field; the table says which.
 """
@@ -152,7 +153,7 @@ class Kind(enum.Enum):
 class Role(enum.Enum):
     DEF = "def"  # written
     USE = "use"  # read
-    USEDEF = "usedef"  # read then written (CPACK's message, SINDEX post-increment)
+    USEDEF = "usedef"  # read then written (CPACK's message, a post-increment's coordinate)
     NONE = "none"  # not a register: an immediate-like operand
 
 
@@ -202,6 +203,10 @@ class Effect(enum.Flag):
     HALT = enum.auto()
     TRAP = enum.auto()  # may raise a runtime error
     ALLOC = enum.auto()
+    # Sets up a zero-overhead hardware loop (DLOOP): control continues at the next word
+    # (or past the loop end when the count is not positive), and the sequencer, not a
+    # slot op, takes the loop-back from the end of the body.
+    LOOP = enum.auto()
 
 
 @dataclass(frozen=True)
@@ -267,6 +272,8 @@ _FAMILIES: list[tuple] = [
     ("DNOP", 0x001, Pipe.D, (), None, "none", Effect.NONE, "no D operation", False),
     ("DADD", 0x010, Pipe.D, R3, ALL_TYPES, {"i": "alu", "f": "fadd"}, Effect.NONE,
      "rd = rs1 + rs2 (integers wrap)", False),
+    ("DADDI", 0x098, Pipe.D, (rd(), rs("rs", "b"), imm("value")), INT_TYPES, "alu",
+     Effect.NONE, "rd = rs + value (the immediate sign-extended; integers wrap)", True),
     ("DSUB", 0x014, Pipe.D, R3, ALL_TYPES, {"i": "alu", "f": "fadd"}, Effect.NONE,
      "rd = rs1 - rs2", False),
     ("DMUL", 0x018, Pipe.D, R3, ALL_TYPES, {"i": "imul", "f": "fmul"}, Effect.NONE,
@@ -339,6 +346,10 @@ _FAMILIES: list[tuple] = [
      "goto target", True),
     ("DHALT", 0x0A3, Pipe.D, (), None, "branch", Effect.HALT,
      "end of the kernel for this sentron (after the word's other ops)", True),
+    ("DLOOP", 0x0A4, Pipe.D, (rs("count", "a"), imm("end", Kind.TARGET)), None, "branch",
+     Effect.LOOP,
+     "run the words after this one through word end count times (count <= 0: skip past "
+     "end); the loop-back takes no slot and no op", True),
     # v0.2 hyperdimensional ops: reserved
     ("DHDENC", 0x0C0, Pipe.D, (rd(), rs("rs", "b"), imm("width")), None, "alu", Effect.NONE,
      "v0.2: scalar to hypervector", False),
@@ -390,6 +401,17 @@ _FAMILIES: list[tuple] = [
      None, "spill", Effect.SPILL, "md = spill area[slot..slot+3]", True),
     ("SMOVP", 0x126, Pipe.S, (_op("pd", Kind.P, Role.DEF, "a"), _op("ps", Kind.P, Role.USE, "b")),
      None, "index", Effect.NONE, "pd = ps", True),
+    # Post-increment accesses: the coordinate register is read, then written back.
+    ("SGATHERI", 0x128, Pipe.S, (rd(), _op("coord", Kind.P, Role.USEDEF, "b"),
+                                 small("offset", Kind.IMM, "lo"), small("step", Kind.IMM, "hi")),
+     ALL_TYPES, "load", Effect.READ_MEM | Effect.TRAP,
+     "rd = element at coord + offset along D0, then coord = coord + step (128-bit add)",
+     True),
+    ("SSCATTRI", 0x12C, Pipe.S, (_op("coord", Kind.P, Role.USEDEF, "a"), rs("rs", "b"),
+                                 small("offset", Kind.IMM, "lo"), small("step", Kind.IMM, "hi")),
+     ALL_TYPES, "store", Effect.WRITE_MEM | Effect.TRAP,
+     "element at coord + offset along D0 = rs, then coord = coord + step (128-bit add)",
+     True),
     # v0.2 S ops: reserved
     ("SASSOC", 0x140, Pipe.S, (rd(), _op("partial", Kind.P, Role.USE, "b"), imm("mode")), None,
      "load", Effect.READ_MEM, "v0.2: wildcard match", False),
@@ -512,8 +534,10 @@ def lookup(family: str, t: Type | None = None, cond: Cond | None = None) -> OpIn
 OPCODE_BITS = 10
 WIDTH_SHIFT, WIDTH_BITS = 10, 3
 RESERVED_SHIFT, RESERVED_BITS = 13, 3
-FIELD_SHIFT = {"a": 16, "b": 20, "c": 24, "d": 28, "imm": 32}
-FIELD_BITS = {"a": 4, "b": 4, "c": 4, "d": 4, "imm": 32}
+# "lo" and "hi" split the imm bits for ops with two immediates (post-increment accesses);
+# an op uses either imm or lo/hi, never both.
+FIELD_SHIFT = {"a": 16, "b": 20, "c": 24, "d": 28, "imm": 32, "lo": 32, "hi": 48}
+FIELD_BITS = {"a": 4, "b": 4, "c": 4, "d": 4, "imm": 32, "lo": 16, "hi": 16}
 
 # Signed immediates; all other kinds are unsigned.
 SIGNED_KINDS = frozenset({Kind.IMM})
@@ -584,3 +608,13 @@ class SiwShape:
 
 
 SIW = SiwShape()
+
+
+def field_range(operand: Operand) -> tuple[int, int]:
+    """Inclusive value range of an operand: its kind's range cut to what its field holds
+    (a signed kind in an n-bit field is n-bit two's complement)."""
+    low, high = operand_range(operand.kind)
+    bits = FIELD_BITS[operand.field]
+    if operand.kind in SIGNED_KINDS:
+        return max(low, -(1 << (bits - 1))), min(high, (1 << (bits - 1)) - 1)
+    return max(low, 0), min(high, (1 << bits) - 1)

@@ -130,7 +130,8 @@ def _encoding_section() -> list[str]:
     for name, shift in FIELD_SHIFT.items():
         rows.append([f"{shift}..{shift + FIELD_BITS[name] - 1}", f"field {name}",
                      ("two's complement for signed kinds, else unsigned; unused fields "
-                     "must be zero")])
+                     "must be zero" + ("; lo and hi share the imm bits (an op uses "
+                                       "either)" if name in ("lo", "hi") else ""))])
     type_codes = ", ".join(f"{t.suffix} = {t.value}" for t in Type)
     return [
         "## Encoding of one op", "",
@@ -222,6 +223,26 @@ def _semantics_section() -> list[str]:
         "inside the kernel's own words."),
         ("- `DHALT` ends the sentron after its word. The last word of every kernel ends in "
         "`DHALT` or `DJMP`, so control never falls off the end of a kernel."),
+        ("- `DLOOP count, @end` is a zero-overhead hardware loop: the words after the "
+        "DLOOP word through `end` (inclusive) run `count` times (`count` read as a signed "
+        "i64; if it is <= 0 control goes to the word after `end`). The loop-back from "
+        "`end` to the first body word is done by the sequencer: it takes no slot, is not "
+        "an op and is never mispredicted (nor is the exit: the sequencer knows the "
+        "count). The DLOOP word itself is one D op of latency class branch. The verifier "
+        "requires a non-empty body after the DLOOP inside the kernel, holding no branch, "
+        "`DHALT` or `DLOOP` (one level, straight-line), and entered only by falling "
+        "through from its DLOOP: no branch targets a body word. A DLOOP may follow "
+        "another loop or sit inside a branch-formed outer loop. The deps byte follows "
+        "stream order, as everywhere (the loop-back is not a stream neighbour)."),
+        ("- `SGATHERI.<t> rd, coord, #offset, #step` and `SSCATTRI.<t> coord, rs, "
+        "#offset, #step` access coord + offset exactly like `SGATHER`/`SSCATTR` (same "
+        "region and bounds checks, same errors), then write coord + step back to the "
+        "coordinate register (a 128-bit add with carry, like `SINDEX` along D0). Both "
+        "immediates are signed 16-bit (fields lo and hi). The coordinate register is "
+        "usedef: read and written by the op, so it counts for the deps byte, word "
+        "independence and register allocation. An access that faults leaves it "
+        "unchanged; a stepped coordinate outside its tensor is fine until an access "
+        "uses it."),
         ("- Sentrons run the same kernel (SPMD). `CSID`/`CNUM` give the id and count. "
         "`CSEND` never blocks (an unbounded FIFO per ordered pair); `CRECV` blocks. `CBAR` "
         "is a barrier of all sentrons; `CREDUCE` folds in sentron order 0, 1, 2, ... "
@@ -257,12 +278,20 @@ def _decisions_section() -> list[str]:
         ("- **Types.** The spec's ops are untyped; ours carry an element type in the "
         "opcode (`.i32 .i64 .f32 .f64`) and a vector width field."),
         ("- **Control flow.** The spec mentions D-pipe branches but lists none. We define "
-        "`DBR.<cc>.<t>`, `DBNZ`, `DBZ`, `DJMP` and `DHALT` (all marked extension)."),
+        "`DBR.<cc>.<t>`, `DBNZ`, `DBZ`, `DJMP`, `DHALT` and `DLOOP` (all marked "
+        "extension)."),
         ("- **Coordinate packing.** The prototype's 64-bit packing loses two bits of "
         "dimension 5; we pack one 128-bit integer as in the spec's prose."),
         ("- **Addressing.** `SGATHER`/`SSCATTR` take a coordinate register plus a signed "
         "immediate offset along D0, and `SINDEX` adds offset * 2048**dim in one op, so "
-        "a loop can step its addresses without a separate add for each access."),
+        "a loop can step its addresses without a separate add for each access. The "
+        "post-increment forms `SGATHERI`/`SSCATTRI` fold the step into the access "
+        "itself, so a streaming loop needs no S op besides its loads and stores."),
+        ("- **Loop control.** The spec has none. A counter and compare-and-branch cost "
+        "D slots every iteration; `DLOOP` (a zero-overhead hardware loop in the style "
+        "of Hexagon's `loop0` or TI C6x `SPLOOP`) hands the loop-back to the sequencer, "
+        "which takes no slot. Only real slot ops count as ops in ops/cycle: not NOPs "
+        "and not the sequencer's loop control."),
         ("- **Selects.** The spec's `DSEL rd, rs1, rs2, flags` reads flags; ours reads a "
         "condition register (`rd = rc != 0 ? rs1 : rs2`), produced by `DCMP`."),
         ("- **Kernel interface.** Arguments, shape symbols, bounds checks, constants and "

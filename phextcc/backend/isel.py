@@ -50,7 +50,12 @@ from phextcc.backend.isel_builder import (
 )
 from phextcc.backend.isel_dce import remove_unused
 from phextcc.backend.isel_memory import PHX_HANDLERS
-from phextcc.backend.isel_ops import STRAIGHT_LINE_HANDLERS, Handler, branch_when_false
+from phextcc.backend.isel_ops import (
+    STRAIGHT_LINE_HANDLERS,
+    Handler,
+    branch_when_false,
+    immediate_operand,
+)
 from phextcc.ir.phx_dialect import TensorType
 from phextcc.ir.siw_dialect import BranchOp, HaltOp
 
@@ -109,14 +114,20 @@ def lower_for(sel: KernelSelector, op: Operation) -> None:
     for ir_arg, reg in zip(op.body.block.args, body.args):
         sel.bind(ir_arg, reg)
 
+    def increment() -> SSAValue:
+        constant = immediate_operand(op.step)
+        if constant is not None:
+            return sel.typed("DADDI", Type.I64, [induction], [constant])
+        return sel.typed("DADD", Type.I64, [induction, step])
+
     def latch(yield_op: Operation) -> None:
         sel.location = location
         if fused:
-            following = sel.typed("DADD", Type.I64, [induction, step])
+            following = increment()
             mnemonic, test = "DBR.lt.i64", [following, limit]
         else:
             again = sel.typed("DCMP", Type.I64, [induction, limit], [Cond.LT])
-            following = sel.typed("DADD", Type.I64, [induction, step])
+            following = increment()
             mnemonic, test = "DBNZ", [again]
         yields = [sel.reg(v) for v in yield_op.operands]
         back = [following, *yields]

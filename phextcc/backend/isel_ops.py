@@ -157,14 +157,45 @@ def select_select(sel: KernelSelector, op: Operation) -> None:
     sel.bind(op.result, sel.value_op("DSEL", args))
 
 
+def immediate_operand(value: SSAValue) -> int | None:
+    """The value of an integer constant that fits an op's immediate, else None."""
+    owner = value.owner
+    if not isinstance(owner, arith.ConstantOp) or not isinstance(owner.value, IntegerAttr) \
+            or value.type == _BOOL:
+        return None
+    low, high = isa.operand_range(isa.Kind.IMM)
+    constant = owner.value.value.data
+    return constant if low <= constant <= high else None
+
+
+def select_addi(sel: KernelSelector, op: Operation) -> None:
+    """``x + c`` with a constant that fits the immediate is DADDI: no register for c."""
+    assert isinstance(op, arith.AddiOp)
+    t = machine_type(op.result.type)
+    for value, addend in ((op.lhs, op.rhs), (op.rhs, op.lhs)):
+        constant = immediate_operand(addend)
+        if constant is not None and op.result.type != _BOOL:
+            sel.bind(op.result, sel.typed("DADDI", t, [sel.reg(value)], [constant]))
+            sel.maybe_unused.append(sel.reg(addend))  # its register, if nothing else reads it
+            return
+    sel.bind(op.result, sel.typed("DADD", t, [sel.reg(op.lhs), sel.reg(op.rhs)]))
+
+
 def select_subi(sel: KernelSelector, op: Operation) -> None:
-    """``subi 0, x`` is the contract's integer negation: DNEG."""
+    """``subi 0, x`` is the contract's integer negation: DNEG; ``x - c`` is DADDI of
+    ``-c`` when that fits the immediate."""
     assert isinstance(op, arith.SubiOp)
     t = machine_type(op.result.type)
     lhs = op.lhs.owner
     if isinstance(lhs, arith.ConstantOp) and isinstance(lhs.value, IntegerAttr) \
             and lhs.value.value.data == 0 and op.result.type != _BOOL:
         sel.bind(op.result, sel.typed("DNEG", t, [sel.reg(op.rhs)]))
+        return
+    constant = immediate_operand(op.rhs)
+    low, _ = isa.operand_range(isa.Kind.IMM)
+    if constant is not None and constant != low and op.result.type != _BOOL:
+        sel.bind(op.result, sel.typed("DADDI", t, [sel.reg(op.lhs)], [-constant]))
+        sel.maybe_unused.append(sel.reg(op.rhs))
         return
     sel.bind(op.result, sel.typed("DSUB", t, [sel.reg(op.lhs), sel.reg(op.rhs)]))
 
@@ -203,6 +234,7 @@ def _convert_from_bool(sel: KernelSelector, op: Operation) -> None:
 
 STRAIGHT_LINE_HANDLERS: dict[type[Operation], Handler] = {
     **{cls: select_by_result_type for cls in _BY_RESULT_TYPE},
+    arith.AddiOp: select_addi,
     arith.SubiOp: select_subi,
     arith.ConstantOp: select_constant,
     arith.CmpiOp: select_cmpi,

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from xdsl.dialects.builtin import IntAttr
 from xdsl.ir import Block, Operation, Region, SSAValue
 
-from phextcc.ir.siw_dialect import SiwInstruction
+from phextcc.ir.siw_dialect import SCHEDULE_ROW_ATTR, SiwInstruction
 
 
 def instruction(op: Operation) -> SiwInstruction:
@@ -140,19 +141,36 @@ def live_ranges(region: Region, liveness: Liveness | None = None
         low: dict[SSAValue, int] = {value: start for value in liveness.live_in[block]}
         low.update((arg, start) for arg in block.args)
         high: dict[SSAValue, int] = {}
+        row_end = _row_ends(block, numbers)
         for op in block.ops:
             n = numbers[op]
+            read_at, write_at = row_end.get(op, (2 * n, 2 * n + 1))
             for value in reads(op):
-                high[value] = 2 * n
+                high[value] = read_at
                 low.setdefault(value, start)  # only for malformed IR: read before any def
             for value in instruction(op).register_defs():
-                low.setdefault(value, 2 * n + 1)
-                high.setdefault(value, 2 * n + 1)
+                low.setdefault(value, write_at)
+                high.setdefault(value, write_at)
         for value in liveness.live_out[block]:
             high[value] = end
         for value, begin in low.items():
             pieces.setdefault(value, []).append(Interval(begin, max(begin, high.get(value, begin))))
     return {value: merge_ranges(parts) for value, parts in pieces.items()}
+
+
+def _row_ends(block: Block, numbers: dict[Operation, int]) -> dict[Operation, tuple[int, int]]:
+    """(read point, write point) of the ops of a pipelined kernel block that carry a
+    schedule row: both at the row's end. Emission packs a row into one word, whose ops
+    must not touch a register another of them writes (scheduling contract 2), so a
+    value read in a row must not share a register with one written in it."""
+    last: dict[int, int] = {}
+    rowed: list[tuple[Operation, int]] = []
+    for op in block.ops:
+        row = op.attributes.get(SCHEDULE_ROW_ATTR)
+        if isinstance(row, IntAttr):
+            last[row.data] = max(last.get(row.data, 0), numbers[op])
+            rowed.append((op, row.data))
+    return {op: (2 * last[row] + 1, 2 * last[row] + 1) for op, row in rowed}
 
 
 def live_intervals(region: Region, liveness: Liveness | None = None

@@ -1,31 +1,39 @@
-"""Recompute loop-invariant constants in front of each loop that reads them (tiers 2+).
+"""Split the live range of each loop invariant at the loops that read it (tier 3).
 
-The allocator gives a value one covering interval. A constant made at the kernel's
-entry (a DMOVI, DARG, DSYM, SBASE, ...) and read in several loops therefore holds a
-register across everything between them, and its few reads per program point make
-it the first thing spilled under pressure; spilled, it is recomputed before *every*
-read, inside the hot loop. Splitting the range at the loop boundary fixes both: a
-fresh copy of the defining op in the loop's preheader gives the loop its own short,
-dense range (kept in a register), and the original range ends before the loop or
-becomes cheap to spill because nothing inside the loop reads it.
+A value made before a loop and read in it (the constant `a`, a message's destination,
+a loop bound) holds one register from its def to its last read, across everything
+in between: the prologue of a pipelined loop, other loops. The allocator weighs a
+spill by reads per program point held, so such a long range with a few reads in the
+loop is what it spills first, and a spilled value is reloaded or recomputed before
+*every* read, inside the hot loop. Giving the loop its own copy of the value fixes
+both: the copy's range is short and dense (kept in a register), and the original's
+range ends at the copy or is cheap to spill, its reloads running outside the loop.
 
-Only ops that read no register and have no effect are copied (``rematerializable``
-in the allocator's sense), so the copy is always equal to the original. The copy sits
-at the end of the loop's preheader: the one block outside the loop that branches to
-its header, which therefore dominates the loop. Loops without one are left alone.
+The copy sits at the end of the loop's preheader, the one block outside the loop that
+branches to its header (it dominates the loop); loops without one are left alone. A
+constant (an op that reads no register and has no effect: DMOVI, DARG, DSYM, SBASE,
+...) is recomputed there, and the original goes when nothing else reads it. Any
+other r or p value gets a register copy marked ``siw.split``: copy coalescing leaves
+it (that would undo the split), and the allocator lets the copy share its source's
+register where the two are single values, so it costs nothing without pressure.
+A kernel where no point has more live values of a class than it has registers is
+left alone: nothing will be spilled, and the copies would only add work.
 """
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import ModuleOp, UnitAttr
 from xdsl.dialects.func import FuncOp
 from xdsl.ir import Block, Operation, Region, SSAValue
 
-from phextcc.backend.isa import Effect
-from phextcc.backend.liveness import compute_liveness
+from phextcc.backend.isa import Effect, RegClass
+from phextcc.backend.liveness import Ranges, compute_liveness, live_ranges
 from phextcc.backend.loop_nesting import control_flow_graph, natural_loops
 from phextcc.backend.regalloc import all_values
-from phextcc.ir.siw_dialect import SiwOp, use_operands
+from phextcc.ir.siw_dialect import SPLIT_COPY_ATTR, SiwOp, regclass_of, use_operands
+
+# The register copy that splits an invariant's range where it cannot be recomputed.
+SPLIT_COPY: dict[RegClass, str] = {RegClass.R: "DMOV", RegClass.P: "SMOVP"}
 
 
 def _recomputable(value: SSAValue) -> SiwOp | None:
@@ -47,11 +55,35 @@ def _reads_in(body: set[Block], value: SSAValue) -> list[tuple[Operation, int]]:
     return uses
 
 
+def under_pressure(region: Region, live: dict[SSAValue, Ranges]) -> bool:
+    """Whether more values of some class than it has registers are live at once
+    anywhere in the kernel (values of one web never live at once, so this is the
+    allocator's register demand): only then does the allocator spill, and only then
+    is a split worth its copies. The point of pressure need not be in the loop: a
+    pipelined loop's prologue is what usually evicts the invariants the loop reads."""
+    change: dict[RegClass, dict[int, int]] = {}
+    for value, pieces in live.items():
+        steps = change.setdefault(regclass_of(value), {})
+        for piece in pieces:
+            steps[piece.start] = steps.get(piece.start, 0) + 1
+            steps[piece.end + 1] = steps.get(piece.end + 1, 0) - 1
+    for regclass, steps in change.items():
+        count = 0
+        for point in sorted(steps):
+            count += steps[point]
+            if count > regclass.count:
+                return True
+    return False
+
+
 def remat_invariants_before_loops(region: Region) -> int:
-    """Give every loop its own copy of each recomputable constant it reads; returns the
-    number of copies made. An original left without reads is deleted."""
+    """In a kernel under register pressure, give every loop its own copy of each
+    invariant it reads (recomputed for a constant, else a register copy); returns the
+    number of copies made. A constant left without reads is deleted."""
     made = 0
     liveness = compute_liveness(region)
+    if not under_pressure(region, live_ranges(region, liveness)):
+        return 0
     order = {value: n for n, value in enumerate(all_values(region))}
     replaced: set[SiwOp] = set()
     graph = control_flow_graph(region)
@@ -61,16 +93,21 @@ def remat_invariants_before_loops(region: Region) -> int:
             continue
         preheader = outside[0]
         for value in sorted(liveness.live_in[header], key=order.__getitem__):
+            uses = _reads_in(body, value)
             original = _recomputable(value)
-            uses = _reads_in(body, value) if original is not None else []
-            if original is None or not uses:
+            if not uses or (original is None and regclass_of(value) not in SPLIT_COPY):
                 continue
-            copy = SiwOp(original.mnemonic.data, (), original.immediates, (value.type,))
-            copy.location = original.location
+            if original is not None:
+                copy = SiwOp(original.mnemonic.data, (), original.immediates, (value.type,))
+                copy.location = original.location
+                replaced.add(original)
+            else:
+                copy = SiwOp(SPLIT_COPY[regclass_of(value)], (value,))
+                copy.location = preheader.last_op.location
+                copy.attributes[SPLIT_COPY_ATTR] = UnitAttr()
             preheader.insert_op_before(copy, preheader.last_op)
             for op, index in uses:
                 op.operands[index] = copy.res[0]
-            replaced.add(original)
             made += 1
     for original in replaced:
         if not original.results[0].uses:

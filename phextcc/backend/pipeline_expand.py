@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from xdsl.dialects.builtin import IntAttr
 from xdsl.dialects.func import FuncOp
 from xdsl.ir import Block, Operation, SSAValue
 
@@ -55,8 +56,16 @@ from phextcc.backend.pipeline_loop import (
     loop_branch,
 )
 from phextcc.backend.pipeline_pressure import excess, kernel_demand, through_values
+from phextcc.backend.pipeline_profitability import profitable_model
 from phextcc.backend.program import WORD_EXECUTION_ORDER
-from phextcc.ir.siw_dialect import BranchOp, JumpOp, SiwOp, UndefOp, regclass_of
+from phextcc.ir.siw_dialect import (
+    SCHEDULE_ROW_ATTR,
+    BranchOp,
+    JumpOp,
+    SiwOp,
+    UndefOp,
+    regclass_of,
+)
 
 _COPY_MNEMONIC: dict[RegClass, str] = {RegClass.R: "DMOV", RegClass.P: "SMOVP"}
 _EXECUTION_RANK = {pipe: rank for rank, pipe in enumerate(WORD_EXECUTION_ORDER)}
@@ -176,13 +185,16 @@ class _Expansion:
         return new.res[0]
 
     def branch_clone(self, block: Block, operands: Sequence[SSAValue], again: Block,
-                     leave: Block, again_values: Sequence[SSAValue] = ()) -> None:
+                     leave: Block, again_values: Sequence[SSAValue] = (),
+                     row: int | None = None) -> None:
         branch = self.model.branch
         if self.model.continue_on_taken:
             new = BranchOp(branch.mnemonic.data, operands, again, leave, again_values)
         else:
             new = BranchOp(branch.mnemonic.data, operands, leave, again, (), again_values)
         new.location = self.location
+        if row is not None:
+            new.attributes[SCHEDULE_ROW_ATTR] = IntAttr(row)
         block.add_op(new)
 
     def absolute_order(self, items: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -300,6 +312,7 @@ class _Expansion:
             for node in self.kernel_order:
                 stage = self.stage(node)
                 new = self.clone(kernel, node, [value(r, stage) for r in model.operands[node]])
+                new.attributes[SCHEDULE_ROW_ATTR] = IntAttr(self.schedule.row(node))
                 for result, produced in enumerate(new.results):
                     versions[copy][(node, result)] = produced
             leave = Block()
@@ -307,13 +320,15 @@ class _Expansion:
             condition = [value(ref, 0) for ref in model.branch_operands]
             if copy + 1 < count:
                 state = [made((n, r), copy + 1, d) for n, r, d in self.slots]
-                self.branch_clone(kernel, condition, kernels[copy + 1], leave)
+                self.branch_clone(kernel, condition, kernels[copy + 1], leave,
+                                  row=self.schedule.ii - 1)
             else:
                 # The last copy leaves with what it passes around the back edge: the
                 # exit's copies then join those webs instead of keeping the sources
                 # alive beside them.
                 state = [self.copy(kernel, made((n, r), count, d)) for n, r, d in self.slots]
-                self.branch_clone(kernel, condition, kernels[0], leave, state)
+                self.branch_clone(kernel, condition, kernels[0], leave, state,
+                                  row=self.schedule.ii - 1)
             leave.add_op(JumpOp(epilogue, [self.copy(leave, v) for v in state]))
         return exits
 
@@ -426,7 +441,7 @@ def _choose_schedule(model: LoopModel, graph: LoopGraph, through: Counter[RegCla
 def pipeline_loop(block: Block, kernel_name: str = "") -> PipelineReport:
     """Software-pipeline one candidate loop body in place when it pays."""
     try:
-        model = build_loop_model(block)
+        model = profitable_model(build_loop_model(block))
     except NotPipelinable as refusal:
         return PipelineReport(kernel_name, len(list(block.ops)), reason=str(refusal))
     size = len(model.ops)

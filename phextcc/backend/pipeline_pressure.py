@@ -138,7 +138,7 @@ def kernel_demand(model: LoopModel, rows: dict[int, int], ii: int, stage: dict[i
 # Registers the allocator may need beyond MaxLive: the kernel is a loop, and values
 # live across its back edge make the ranges circular, which a linear scan can color
 # with one register more than MaxLive (measured on the streaming kernels).
-COLORING_SLACK = 1
+COLORING_SLACK = 2
 
 
 def excess(demand: Counter[RegClass]) -> int:

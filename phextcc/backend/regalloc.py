@@ -44,7 +44,13 @@ from phextcc.backend.liveness import (
 from phextcc.backend.loop_nesting import loop_depths
 from phextcc.backend.regalloc_coalesce import Webs, coalesce_copies
 from phextcc.backend.regalloc_scratch import local_scratch
-from phextcc.ir.siw_dialect import REGISTER_TYPE_OF_CLASS, SiwOp, regclass_of, use_operands
+from phextcc.ir.siw_dialect import (
+    REGISTER_TYPE_OF_CLASS,
+    SPLIT_COPY_ATTR,
+    SiwOp,
+    regclass_of,
+    use_operands,
+)
 
 SPILL_WORDS_ATTR = "siw.spill_words"
 
@@ -99,7 +105,8 @@ class ClassAllocation:
 
 
 def linear_scan(intervals: Mapping[SSAValue, Interval | Ranges], registers: Iterable[int],
-                weights: dict[SSAValue, float] | None = None
+                weights: dict[SSAValue, float] | None = None,
+                hints: Mapping[SSAValue, SSAValue] | None = None
                 ) -> tuple[dict[SSAValue, int], list[SSAValue]]:
     """Linear scan (Poletto & Sarkar) over live ranges with holes (Traub et al.'s
     second-chance binpacking idea, without splitting): webs are taken by start; a
@@ -111,8 +118,13 @@ def linear_scan(intervals: Mapping[SSAValue, Interval | Ranges], registers: Iter
     its way in one register. A web costs its spill weight (reads and writes weighted by
     loop depth, ``spill_weights``) per program point it holds a register: spilling it
     frees the most register time for the fewest reloads. Of equal costs, the one that
-    ends last is spilled (Poletto & Sarkar's own rule, all there is without weights)."""
+    ends last is spilled (Poletto & Sarkar's own rule, all there is without weights).
+
+    ``hints``: web -> the web it copies, one SSA value each (a copy that splits a
+    range): the two hold one value, so the copy may share the source's register even
+    where both are live, and then costs nothing."""
     weights = weights or {}
+    hints = hints or {}
     ranges: dict[SSAValue, Ranges] = {
         web: (value,) if isinstance(value, Interval) else value
         for web, value in intervals.items()}
@@ -136,15 +148,18 @@ def linear_scan(intervals: Mapping[SSAValue, Interval | Ranges], registers: Iter
     spilled: list[SSAValue] = []
     for web in order:
         start = ranges[web][0].start
+        source = hints.get(web)
         in_way: dict[int, list[SSAValue]] = {}
         for register, webs_in in holders.items():
             for old in [w for w in webs_in if end(w) < start]:
                 webs_in.remove(old)
                 released[register] = max(released[register], end(old))
-            in_way[register] = [w for w in webs_in if ranges_overlap(ranges[w], ranges[web])]
+            in_way[register] = [w for w in webs_in if w is not source
+                                and ranges_overlap(ranges[w], ranges[web])]
         free = [register for register, blocking in in_way.items() if not blocking]
         if free:
-            chosen = min(free, key=lambda r: (released[r], r))
+            hinted = assigned.get(source) if source is not None else None
+            chosen = hinted if hinted in free else min(free, key=lambda r: (released[r], r))
         else:
             eviction = {register: (sum(cost(w) for w in blocking),
                                    -max(end(w) for w in blocking))
@@ -161,6 +176,21 @@ def linear_scan(intervals: Mapping[SSAValue, Interval | Ranges], registers: Iter
         holders[chosen].append(web)
     spilled.sort(key=lambda w: position[w])
     return assigned, spilled
+
+
+def split_hints(region: Region, webs: Webs, web_sizes: dict[SSAValue, int]
+                ) -> dict[SSAValue, SSAValue]:
+    """Copy result's web -> source's web for the copies that split a range on purpose
+    (``siw.split``), when each web is that one SSA value: no other value ever enters
+    either, so they may share a register wherever they live."""
+    hints: dict[SSAValue, SSAValue] = {}
+    for block in region.blocks:
+        for op in block.ops:
+            if isinstance(op, SiwOp) and SPLIT_COPY_ATTR in op.attributes:
+                copy, source = webs.find(op.res[0]), webs.find(op.args[0])
+                if web_sizes[copy] == 1 and web_sizes[source] == 1:
+                    hints[copy] = source
+    return hints
 
 
 def spill_weights(region: Region, webs: Webs) -> dict[SSAValue, float]:
@@ -189,10 +219,10 @@ def scratch_needed(region: Region, regclass: RegClass) -> int:
 
 
 def allocate_class(region: Region, regclass: RegClass, intervals: dict[SSAValue, Ranges],
-                   webs: Webs, weights: dict[SSAValue, float] | None = None
-                   ) -> ClassAllocation:
+                   webs: Webs, weights: dict[SSAValue, float] | None = None,
+                   hints: Mapping[SSAValue, SSAValue] | None = None) -> ClassAllocation:
     everything = range(regclass.count)
-    assigned, spilled = linear_scan(intervals, everything, weights)
+    assigned, spilled = linear_scan(intervals, everything, weights, hints)
     if not spilled:
         return ClassAllocation(assigned)
     local = local_scratch(region, regclass, webs, intervals, assigned, spilled)
@@ -202,7 +232,7 @@ def allocate_class(region: Region, regclass: RegClass, intervals: dict[SSAValue,
     if reserve >= regclass.count:
         raise RegisterAllocationError(f"no {regclass.prefix} registers left after scratch")
     scratch = tuple(range(regclass.count - reserve, regclass.count))
-    assigned, spilled = linear_scan(intervals, range(regclass.count - reserve), weights)
+    assigned, spilled = linear_scan(intervals, range(regclass.count - reserve), weights, hints)
     return ClassAllocation(assigned, spilled, scratch)
 
 
@@ -318,14 +348,14 @@ def allocate_region(region: Region) -> AllocationResult:
     for root, parts in pieces.items():
         if parts:
             web_intervals[regclass_of(root)][root] = merge_ranges(parts)
-    weights = spill_weights(region, webs)
-    allocations = {c: allocate_class(region, c, web_intervals[c], webs, weights)
-                   for c in RegClass}
-
     web_sizes: dict[SSAValue, int] = {}
     for value in values:
         root = webs.find(value)
         web_sizes[root] = web_sizes.get(root, 0) + 1
+    weights = spill_weights(region, webs)
+    hints = split_hints(region, webs, web_sizes)
+    allocations = {c: allocate_class(region, c, web_intervals[c], webs, weights, hints)
+                   for c in RegClass}
     slots: dict[SSAValue, int] = {}
     remat: dict[SSAValue, SiwOp] = {}
     words = 0

@@ -17,7 +17,7 @@ from __future__ import annotations
 from xdsl.ir import Operation, Region, SSAValue
 
 from phextcc.backend.liveness import Liveness, instruction, reads
-from phextcc.ir.siw_dialect import SiwOp, regclass_of
+from phextcc.ir.siw_dialect import SPLIT_COPY_ATTR, SiwOp, regclass_of
 
 COPY_MNEMONICS = frozenset({"DMOV", "SMOVP"})
 
@@ -99,7 +99,7 @@ def coalesce_copies(region: Region, webs: Webs, liveness: Liveness,
     merged = 0
     for block in region.blocks:
         for op in block.ops:
-            if not _is_copy(op):
+            if not _is_copy(op) or SPLIT_COPY_ATTR in op.attributes:
                 continue
             assert isinstance(op, SiwOp)
             source, copy = op.args[0], op.res[0]

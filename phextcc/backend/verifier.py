@@ -12,17 +12,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
+from phextcc.backend.hardware_loops import HardwareLoop, hardware_loops, is_loop_setup
 from phextcc.backend.isa import (
     DEPS_BITS,
-    FIELD_BITS,
     ISA_VERSION,
-    SIGNED_KINDS,
     Effect,
     Kind,
     Operand,
     Pipe,
     RegClass,
     Role,
+    field_range,
     operand_range,
 )
 from phextcc.backend.program import (
@@ -103,16 +103,6 @@ def compute_deps(prev: Word | None, word: Word) -> int:
             if written & (reads | writes):
                 deps |= 1 << DEPS_BITS[(producer.pipe, consumer.pipe)]
     return deps
-
-
-def field_range(operand: Operand) -> tuple[int, int]:
-    """Inclusive value range of an operand: its kind's range cut to what its field holds
-    (a signed kind in an n-bit field is n-bit two's complement)."""
-    low, high = operand_range(operand.kind)
-    bits = FIELD_BITS[operand.field]
-    if operand.kind in SIGNED_KINDS:
-        return max(low, -(1 << (bits - 1))), min(high, (1 << (bits - 1)) - 1)
-    return max(low, 0), min(high, (1 << bits) - 1)
 
 
 def spill_slot_words(instr: Instr) -> int:
@@ -327,7 +317,8 @@ def _check_pool(instr: Instr, operand: Operand, value: int, ctx: OpContext) -> N
 def _check_target(instr: Instr, operand: Operand, value: int, ctx: OpContext) -> None:
     start, end = ctx.kernel.entry, ctx.kernel.entry + ctx.kernel.length
     if not start <= value < end:
-        ctx.fail(f"branch target {value} is outside the kernel's words {start}..{end - 1}")
+        what = "loop end" if is_loop_setup(instr) else "branch target"
+        ctx.fail(f"{what} {value} is outside the kernel's words {start}..{end - 1}")
 
 
 def _check_slot(instr: Instr, operand: Operand, value: int, ctx: OpContext) -> None:
@@ -414,6 +405,51 @@ def check_cpipe_declared(program: Program) -> None:
                   "not marked uses_cpipe", index, Pipe.C)
 
 
+def _loop_name(loop: HardwareLoop) -> str:
+    return f"the hardware loop of the DLOOP at word {loop.setup} (body {loop.first}.." \
+           f"{loop.end})"
+
+
+def _check_loop_body(program: Program, kernel: KernelInfo, loop: HardwareLoop) -> None:
+    if loop.end <= loop.setup:
+        _kfail(kernel.name, f"DLOOP at word {loop.setup}: loop end {loop.end} must come "
+               "after the DLOOP word (the body is the words after it through the end)",
+               loop.setup, Pipe.D)
+    for index in loop.body:
+        d_op = program.words[index].d
+        if d_op.info.effects & (Effect.BRANCH | Effect.HALT | Effect.LOOP):
+            kind = "nested DLOOP" if is_loop_setup(d_op) else d_op.info.mnemonic
+            _fail(f"word {index} slot D ({kernel.name}): {kind} inside {_loop_name(loop)}; "
+                  "a hardware loop body is straight-line", index, Pipe.D, kernel.name)
+
+
+def _check_entries(program: Program, kernel: KernelInfo, loops: list[HardwareLoop]) -> None:
+    """Bodies are entered only by falling through from their DLOOP: no branch (or loop
+    end) from anywhere targets a body word."""
+    for index in range(kernel.entry, kernel.entry + kernel.length):
+        d_op = program.words[index].d
+        for operand, value in zip(d_op.info.operands, d_op.args):
+            if operand.kind is not Kind.TARGET or is_loop_setup(d_op):
+                continue
+            for loop in loops:
+                if value in loop.body:
+                    _fail(f"word {index} slot D ({kernel.name}): {d_op.info.mnemonic} "
+                          f"targets word {value} inside {_loop_name(loop)}; a body is "
+                          "entered only from its DLOOP", index, Pipe.D, kernel.name)
+
+
+def check_hardware_loops(program: Program) -> None:
+    """DLOOP bodies are non-empty, lie after their DLOOP inside the kernel (the target
+    range was checked with the words), hold no branch, DHALT or DLOOP, and are entered
+    only from their DLOOP."""
+    for kernel in program.kernels:
+        loops = hardware_loops(program, kernel)
+        for loop in loops:
+            _check_loop_body(program, kernel, loop)
+        if loops:
+            _check_entries(program, kernel, loops)
+
+
 # Program rules in order: later rules rely on what earlier ones established.
 PROGRAM_RULES: tuple[Callable[[Program], None], ...] = (
     check_flags,
@@ -424,6 +460,7 @@ PROGRAM_RULES: tuple[Callable[[Program], None], ...] = (
     check_kernel_limits,
     check_kernel_ranges,
     check_words,
+    check_hardware_loops,
     check_kernel_ends,
     check_cpipe_declared,
     check_deps,

@@ -124,6 +124,14 @@ def register_type(kind: Kind) -> type[SiwRegisterType]:
 # tensor (phx `in_bounds`): the access cannot trap, so the packer need not keep it
 # ordered against other ops that may trap or have side effects.
 PROVEN_IN_BOUNDS_ATTR = "siw.in_bounds"
+# Unit attribute on a register copy that splits a value's live range on purpose (at a
+# loop's entry, loop_remat.py): copy coalescing leaves it, the allocator only prefers
+# the source's register for it.
+SPLIT_COPY_ATTR = "siw.split"
+# Integer attribute on the ops of a software-pipelined kernel block: the row (word)
+# the modulo schedule gave the op. The allocator keeps a row's reads and writes apart
+# (liveness.live_ranges) and emission follows the rows when they are still legal.
+SCHEDULE_ROW_ATTR = "siw.row"
 
 
 def regclass_of(value: SSAValue) -> RegClass:
@@ -179,7 +187,7 @@ def _check_immediates(info: OpInfo, imms: Sequence[int]) -> None:
     for value, operand in zip(imms, expected):
         if operand.kind is Kind.POOL:
             continue  # the 64-bit constant itself, any i64 bit pattern
-        low, high = isa.operand_range(operand.kind)
+        low, high = isa.field_range(operand)
         if not low <= value <= high:
             raise VerifyException(
                 f"{info.mnemonic} {operand.name} = {value} outside [{low}, {high}]")

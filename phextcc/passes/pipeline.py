@@ -23,10 +23,13 @@ _O2: tuple[str, ...] = (
 )
 # prefetch-insert right after unrolling, so that one prefetch covers the cache line of
 # 16 unrolled copies; phx-licm again after both: the remainder-loop and split bounds of
-# an inner loop are invariant in the outer one.
+# an inner loop are invariant in the outer one. Unrolling budgets (docs/passes.md): 64
+# ops of copies for serial loops (more spilled natively: embedding_bag ran 5x slower),
+# 128 for a line of a map's copies (saxpy's 16 x 6 ops gain; the Laplacian's 16 x 14
+# lost to LLVM's own vector loop).
 _O3: tuple[str, ...] = (
-    *_O2, "unroll-inner{factor=16 max_ops=64}", "prefetch-insert", "phx-canonicalize", "phx-cse",
-    "phx-licm", "phx-dce",
+    *_O2, "unroll-inner{factor=16 max_ops=64 lane_max_ops=128}", "prefetch-insert",
+    "phx-canonicalize", "phx-cse", "phx-licm", "phx-dce",
 )
 
 # The tiers. IR-level passes only (software prefetch included); SIW-level work (pipe

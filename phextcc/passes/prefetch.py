@@ -44,6 +44,12 @@ and the second half of a loop already cut in two (the remainder loop of
 ahead cannot help. Indices decreasing with `i`, scaled by a factor or of unknown shape
 are not streams, and neither is a row the enclosing loop walks again on each of its
 iterations (it stays in the cache after the first).
+
+Profitability (docs/passes.md): in a lane-parallel loop (`unroll.lane_parallel`, the
+loops LLVM vectorises natively) a stream is prefetched only when the step covers a
+whole line, as unroll-inner's line factor makes it; loops whose bounds are loaded
+(short CSR rows of unknown length) or whose trips a constant bounds within the
+prefetch distance are not cut.
 """
 
 from __future__ import annotations
@@ -53,8 +59,8 @@ from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects import arith, builtin, scf
-from xdsl.dialects.builtin import Float32Type, Float64Type, IntegerType, UnitAttr, i64
-from xdsl.ir import Attribute, Block, Operation, SSAValue
+from xdsl.dialects.builtin import UnitAttr, i64
+from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.traits import is_side_effect_free
@@ -63,14 +69,20 @@ from phextcc.backend.isa import ISA, Pipe
 from phextcc.ir import phx_dialect as phx
 from phextcc.passes.loop_rebuild import defined_outside
 from phextcc.passes.prove_in_bounds import Affine, RangeAnalysis, index_in_range
-from phextcc.passes.unroll import LOOP_OPS, constant, constant_int, trip_count
+from phextcc.passes.unroll import (
+    ELEMENT_BYTES,
+    LINE_BYTES,
+    LOOP_OPS,
+    constant,
+    constant_int,
+    depends_on_load,
+    lane_parallel,
+    span_bound,
+    trip_count,
+)
 from runtime.profiles import ZEN4
 
 MEMORY_LATENCY = ZEN4.dram_latency
-LINE_BYTES = ZEN4.line_bytes
-ELEMENT_BYTES: dict[Attribute, int] = {
-    IntegerType(32): 4, IntegerType(64): 8, Float32Type(): 4, Float64Type(): 8,
-}
 # Offsets beyond these are not worth prefetching and would only risk large constants.
 MAX_INDEX_OFFSET = 1 << 20
 MAX_DISTANCE_ELEMENTS = 1 << 16
@@ -438,14 +450,45 @@ def walked_again(loop: scf.ForOp, stream: Stream) -> bool:
         for value in (loop.lb, loop.ub, stream.tensor, *stream.leading))
 
 
+def covers_line(stream: Stream, step: int) -> bool:
+    """An iteration advances by at least one whole line of the stream, so each of its
+    prefetches asks for a line no earlier iteration asked for."""
+    return step >= stream.elements_per_line
+
+
+def worth_streaming(loop: scf.ForOp, step: int, stream: Stream, writes: bool) -> bool:
+    """Whether a stream earns its prefetches. Besides rows only stored to (unless
+    `writes`) and rows the enclosing loop walks again: in a lane-parallel loop
+    (`unroll.lane_parallel`) a stream advancing less than a line per iteration, which
+    would ask for each line several times, and whose prefetch calls keep the native
+    vectoriser from the loop (the Laplacian's row loop, prefetched per element, ran
+    1.7x the -O2 time natively; unroll-inner gives such loops a line per iteration
+    when their copies fit)."""
+    if not (stream.read or writes) or walked_again(loop, stream):
+        return False
+    return covers_line(stream, step) or not lane_parallel(loop)
+
+
+def too_short(loop: scf.ForOp, step: int, iterations: int) -> bool:
+    """The trip count is data (loaded bounds: CSR row segments, short and unknown), or
+    bounded by a constant no longer than the distance: no iteration would prefetch,
+    and the cut would cost at every entry."""
+    if depends_on_load(loop.lb) or depends_on_load(loop.ub):
+        return True
+    bound = span_bound(loop.lb, loop.ub)
+    return bound is not None and bound <= iterations * step
+
+
 def plan_loop(loop: scf.ForOp, step: int, distance: int, writes: bool
               ) -> list[PlannedStream]:
     streams = [s for s in find_streams(loop)
-               if (s.read or writes) and not walked_again(loop, s)][:MAX_STREAMS_PER_LOOP]
+               if worth_streaming(loop, step, s, writes)][:MAX_STREAMS_PER_LOOP]
     if not streams:
         return []
     iterations = distance if distance > 0 else prefetch_distance(loop, step, streams)
     iterations = min(iterations, max(1, MAX_DISTANCE_ELEMENTS // step))
+    if too_short(loop, step, iterations):
+        return []
     plan = [PlannedStream(s, s.prefetch_offsets(step, iterations), iterations * step)
             for s in streams]
     return [planned for planned in plan if fits(planned)]

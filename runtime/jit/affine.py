@@ -14,7 +14,8 @@ there).
 Coordinates (p registers) are kept as a base (a p register's entry value, or zero), a
 128-bit constant, the i64 values added by SINDEX along D0 (each sign-extended, as the
 op does) and, for a coordinate stepped in the loop, ``k`` times the step of that
-p register.
+p register. A post-increment (``SGATHERI``/``SSCATTRI``) adds its constant step to the
+128-bit constant.
 """
 
 from __future__ import annotations
@@ -210,6 +211,15 @@ def _binary(combine: Callable[[Affine, Affine], Affine | None]) -> Transfer:
     return transfer
 
 
+def _add_immediate(program: Program, instr: Instr, state: State) -> Writes:
+    v = operand_values(instr)
+    a = state.value(v["rs"])
+    result = None
+    if instr.info.type is Type.I64 and a is not None:
+        result = a + Affine(Poly.const(v["value"]))
+    return Writes(r={v["rd"]: result})
+
+
 def _shift_left(a: Affine, b: Affine) -> Affine | None:
     count = b.base.constant if b.invariant else None
     if count is None:
@@ -275,6 +285,19 @@ def _copy_coord(program: Program, instr: Instr, state: State) -> Writes:
     return Writes(p={v["pd"]: state.coord(v["ps"])})
 
 
+def _post_increment(program: Program, instr: Instr, state: State) -> Writes:
+    """SGATHERI/SSCATTRI: the coordinate moves by the constant step (after the access,
+    which reads it as it was); a loaded value is unknown."""
+    v = operand_values(instr)
+    coord = state.coord(v["coord"])
+    moved = None if coord is None else \
+        Coord(coord.base, (coord.const + v["step"]) & MASK128, coord.addends, coord.steps)
+    writes = Writes(p={v["coord"]: moved})
+    if "rd" in v:
+        writes.r[v["rd"]] = None
+    return writes
+
+
 def _spill(program: Program, instr: Instr, state: State) -> Writes:
     v = operand_values(instr)
     return Writes(spill={v["slot"]: state.value(v["rs"])})
@@ -287,6 +310,7 @@ def _fill(program: Program, instr: Instr, state: State) -> Writes:
 
 TRANSFERS: dict[str, Transfer] = {
     "DADD": _binary(lambda a, b: a + b),
+    "DADDI": _add_immediate,
     "DSUB": _binary(lambda a, b: a - b),
     "DMUL": _binary(lambda a, b: a.times(b)),
     "DSHL": _binary(_shift_left),
@@ -300,6 +324,8 @@ TRANSFERS: dict[str, Transfer] = {
     "SBASE": _base,
     "SINDEX": _index,
     "SMOVP": _copy_coord,
+    "SGATHERI": _post_increment,
+    "SSCATTRI": _post_increment,
     "SSPILL": _spill,
     "SFILL": _fill,
 }

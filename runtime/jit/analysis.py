@@ -8,8 +8,12 @@
   gives plain float SSA values that the vectoriser understands). A representation is
   chosen only if *every* definition produces a bit pattern it can hold exactly; else i64.
 - ``region_facts``: for each word, the region (tensor parameter) each p register points
-  into when it is known statically: SBASE gives it, SINDEX and SMOVP keep it, joins of
-  different regions and anything dynamic (fills, SALLOC) make it unknown.
+  into when it is known statically: SBASE gives it, SINDEX, SMOVP and post-increments
+  keep it, joins of different regions and anything dynamic (fills, SALLOC) make it
+  unknown.
+
+Control flow includes hardware loops: a DLOOP goes to its body or past it, and the last
+word of a body also goes back to the body's first word.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from phextcc.backend.hardware_loops import loop_at, loop_ending_at
 from phextcc.backend.isa import REGION_DIM, Effect, Kind, RegClass, Role, Type
 from phextcc.backend.program import Instr, KernelInfo, Program
 
@@ -38,15 +43,21 @@ def branch_target(instr: Instr) -> int | None:
 
 
 def ends_block(instr: Instr) -> bool:
-    return bool(instr.info.effects & (Effect.BRANCH | Effect.HALT))
+    return bool(instr.info.effects & (Effect.BRANCH | Effect.HALT | Effect.LOOP))
 
 
 def basic_blocks(program: Program, kernel: KernelInfo) -> list[int]:
-    """Sorted SIW indices that start a basic block."""
+    """Sorted SIW indices that start a basic block: besides branch targets and the
+    words after branches, a hardware loop's first body word (the loop-back target) and
+    the word after its body (the exit)."""
     start, end = kernel.entry, kernel.entry + kernel.length
     leaders = {start}
     for index in range(start, end):
         d_op = program.words[index].d
+        loop = loop_at(d_op, index)
+        if loop is not None:
+            leaders.update(w for w in (loop.first, loop.exit) if w < end)
+            continue
         target = branch_target(d_op)
         if target is not None:
             leaders.add(target)
@@ -56,15 +67,24 @@ def basic_blocks(program: Program, kernel: KernelInfo) -> list[int]:
 
 
 def successors(program: Program, kernel: KernelInfo, index: int) -> list[int]:
-    """SIW indices control may reach after word ``index``."""
+    """SIW indices control may reach after word ``index`` (a DLOOP: its body and its
+    exit; the last word of a body: the first body word and the exit)."""
     d_op = program.words[index].d
     family = d_op.info.family
     if family == "DHALT":
         return []
+    kernel_end = kernel.entry + kernel.length
+    setup = loop_at(d_op, index)
+    if setup is not None:
+        return [w for w in (setup.first, setup.exit) if w < kernel_end]
     target = branch_target(d_op)
     if family == "DJMP":
         return [target] if target is not None else []
-    following = [index + 1] if index + 1 < kernel.entry + kernel.length else []
+    following = [index + 1] if index + 1 < kernel_end else []
+    if target is None:
+        loop = loop_ending_at(program, kernel, index)
+        if loop is not None:
+            return [loop.first] + following
     return following + ([target] if target is not None else [])
 
 
@@ -180,6 +200,7 @@ def _preferred(allowed: frozenset[Type], uses: Counter[Type]) -> Type:
 # ---------------------------------------------------------------------------
 
 UNKNOWN = -1
+POST_INCREMENT_FAMILIES = frozenset({"SGATHERI", "SSCATTRI"})
 RegionState = tuple[int, ...]  # per p register: a parameter index or UNKNOWN
 
 
@@ -196,6 +217,10 @@ def _transfer(instr: Instr, state: RegionState, kernel: KernelInfo) -> RegionSta
         new[values["pd"]] = state[values["ps"]] if keeps else UNKNOWN
     elif family == "SMOVP":
         new[values["pd"]] = state[values["ps"]]
+    elif family in POST_INCREMENT_FAMILIES:
+        # A step along D0 keeps the region; a carry into D10 leaves the coordinate
+        # outside the tensor, which the access's offset check catches.
+        pass
     else:
         for operand, value in zip(instr.info.operands, instr.args):
             if operand.kind is Kind.P and operand.role in (Role.DEF, Role.USEDEF):

@@ -13,10 +13,11 @@ from collections.abc import Callable
 
 from llvmlite import ir
 
+from phextcc.backend.hardware_loops import loop_at
 from phextcc.backend.isa import Cond, RedOp, RegClass, Type
 from phextcc.backend.program import Instr
 from runtime.jit.analysis import operand_values
-from runtime.jit.irtypes import I1, LLVM_TYPE, const_int, declare_intrinsic, from_bits
+from runtime.jit.irtypes import I1, I64, LLVM_TYPE, const_int, declare_intrinsic, from_bits
 from runtime.jit.layout import ErrorCode
 from runtime.jit.reduce_ops import fold_step, reduction_defined
 from runtime.jit.translate import Emitter, KernelTranslator, WordEffects, Write
@@ -83,6 +84,13 @@ def emit_binary(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
     t, v = _type(instr), operand_values(instr)
     a, b = tr.read_r(v["rs1"], t), tr.read_r(v["rs2"], t)
     return _result(instr, binary_value(tr, instr.info.family, t, a, b, word), t)
+
+
+def emit_add_immediate(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
+    t, v = _type(instr), operand_values(instr)
+    a = tr.read_r(v["rs"], t)
+    return _result(instr, binary_value(tr, "DADD", t, a, const_int(LLVM_TYPE[t], v["value"]),
+                                       word), t)
 
 
 def emit_shift(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
@@ -242,6 +250,21 @@ def emit_jmp(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
     return WordEffects(terminator=_branch_to(tr, None, operand_values(instr)["target"], word))
 
 
+def emit_loop_setup(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
+    """DLOOP: the trip count (signed i64) goes into the loop counter; no trips skip the
+    body. The loop-back is emitted with the body's last word (translate._loop_back)."""
+    loop = loop_at(instr, word)
+    assert loop is not None
+    count = tr.read_r(loop.count)
+
+    def terminate() -> None:
+        builder = tr.builder
+        builder.store(count, tr.loop_remaining)
+        runs = builder.icmp_signed(">", count, ir.Constant(I64, 0))
+        builder.cbranch(runs, tr.blocks[loop.first], tr.blocks[loop.exit])
+    return WordEffects(terminator=terminate)
+
+
 def emit_halt(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
     return WordEffects(terminator=lambda: tr.leave(ErrorCode.OK, word))
 
@@ -252,8 +275,9 @@ DENSE_EMITTERS: dict[str, Emitter] = {
     **{family: emit_unary for family in ("DNEG", "DABS", "DSQRT", "DEXP", "DLOG", "DTANH",
                                          "DFLOOR", "DCEIL", "DPOPCNT")},
     "DSHL": emit_shift, "DSHR": emit_shift, "DFMA": emit_fma, "DCMP": emit_cmp,
-    "DSEL": emit_sel, "DMOV": emit_mov, "DMOVI": emit_movi, "DLDC": emit_ldc,
+    "DSEL": emit_sel, "DMOV": emit_mov, "DMOVI": emit_movi, "DADDI": emit_add_immediate,
+    "DLDC": emit_ldc,
     "DARG": emit_arg, "DSYM": emit_sym, "DCHK": emit_chk, "DCVT": emit_cvt,
     "DRED": emit_red, "DBR": emit_br, "DBNZ": emit_bnz, "DBZ": emit_bnz, "DJMP": emit_jmp,
-    "DHALT": emit_halt,
+    "DHALT": emit_halt, "DLOOP": emit_loop_setup,
 }

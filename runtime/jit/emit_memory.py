@@ -88,6 +88,25 @@ def emit_scatter(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
     return WordEffects()
 
 
+def _step_coordinate(tr: KernelTranslator, v: dict[str, int]) -> Write:
+    """The post-increment's write-back: one plain 128-bit add of the step (an induction
+    variable to LLVM), computed from the coordinate as it was before the word."""
+    moved = tr.builder.add(tr.read_p(v["coord"]), const_int(I128, v["step"]))
+    return Write(RegClass.P, v["coord"], moved)
+
+
+def emit_gather_post(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
+    effects = emit_gather(tr, instr, word)
+    effects.writes.append(_step_coordinate(tr, operand_values(instr)))
+    return effects
+
+
+def emit_scatter_post(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
+    effects = emit_scatter(tr, instr, word)
+    effects.writes.append(_step_coordinate(tr, operand_values(instr)))
+    return effects
+
+
 def emit_prefetch(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
     """A hint, for addresses in a statically known tensor. ``llvm.prefetch`` has no
     effect on the program's behaviour whatever the address (it never faults), so the
@@ -199,7 +218,8 @@ def emit_free(tr: KernelTranslator, instr: Instr, word: int) -> WordEffects:
 
 MEMORY_EMITTERS: dict[str, Emitter] = {
     "SBASE": emit_base, "SINDEX": emit_index, "SMOVP": emit_movp, "SGATHER": emit_gather,
-    "SSCATTR": emit_scatter, "SPREFCH": emit_prefetch, "SFLUSH": emit_flush,
+    "SSCATTR": emit_scatter, "SGATHERI": emit_gather_post, "SSCATTRI": emit_scatter_post,
+    "SPREFCH": emit_prefetch, "SFLUSH": emit_flush,
     "SSPILL": emit_spill, "SFILL": emit_fill, "SSPILLP": emit_spill_p,
     "SFILLP": emit_fill_p, "SSPILLM": emit_spill_m, "SFILLM": emit_fill_m,
     "SALLOC": emit_alloc, "SFREE": emit_free,

@@ -3,7 +3,9 @@
 A candidate is a contiguous SIW range ``[header, latch]`` whose latch branches back to
 the header. It qualifies when control leaves it at one word only (the *exit test*: the
 latch's own conditional branch in a rotated loop, the header's ``DBR`` in a top-tested
-one), no other word branches to the header, and nothing in it halts.
+one), no other word branches to the header, and nothing in it halts. The body of a
+hardware loop (``DLOOP``) always qualifies: it is straight-line, entered only from its
+DLOOP, and left after its last word when the trips run out.
 
 The *skeleton* of the loop is the set of words that run exactly once per iteration, in
 address order: those that dominate the latch (inside the range, back edges to the
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from phextcc.backend.hardware_loops import HardwareLoop, loops_by_end
 from phextcc.backend.isa import Effect
 from phextcc.backend.program import KernelInfo, Program
 from runtime.jit.analysis import branch_target, successors
@@ -30,6 +33,7 @@ class LoopShape:
     exit_word: int  # the one word with a successor outside the range
     exits_when_taken: bool  # the exit test leaves when its branch is taken
     skeleton: frozenset[int]
+    hardware: HardwareLoop | None = None  # a DLOOP body: the sequencer is the exit test
 
     @property
     def words(self) -> range:
@@ -172,10 +176,17 @@ def loop_shape(program: Program, kernel: KernelInfo, header: int,
     return LoopShape(header, latch, exit_word, exits_when_taken, frozenset(skeleton))
 
 
+def hardware_loop_shape(loop: HardwareLoop) -> LoopShape:
+    """A DLOOP body: straight-line, so every word is in the skeleton; the exit test is
+    the sequencer's, after the last word."""
+    return LoopShape(loop.first, loop.end, loop.end, False, frozenset(loop.body), loop)
+
+
 def candidate_loops(program: Program, kernel: KernelInfo) -> list[LoopShape]:
     """Every qualifying loop, one per header (the innermost), ranges nested or disjoint."""
     start, end = kernel.entry, kernel.entry + kernel.length
-    found: dict[int, LoopShape] = {}
+    found: dict[int, LoopShape] = {loop.first: hardware_loop_shape(loop)
+                                   for loop in loops_by_end(program, kernel).values()}
     for latch in range(start, end):
         target = branch_target(program.words[latch].d)
         if target is None or not start <= target <= latch or target in found:

@@ -8,7 +8,9 @@ pointers. In the body:
   register one i128 alloca, every m register four i64 allocas; mem2reg/SROA turn them into
   SSA values, so nothing of the register file stays in memory inside loops;
 - every SIW index that starts a basic block (entry, branch targets, fall-throughs after
-  branches) is one LLVM block, so SIW loops are natural loops;
+  branches, hardware loop bodies and exits) is one LLVM block, so SIW loops are natural
+  loops; a ``DLOOP`` stores its trip count in one i64 alloca and the last word of its
+  body counts it down and branches back (a counted loop LLVM can vectorise);
 - a word first evaluates all three ops (every register read happens before any write of
   the same word), in ``WORD_EXECUTION_ORDER`` (C, S, D: like the simulator, so a trap
   leaves the same side effects behind), then stores their results, then takes its branch;
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 
 from llvmlite import ir
 
+from phextcc.backend.hardware_loops import HardwareLoop, loops_by_end
 from phextcc.backend.isa import Effect, Kind, RegClass, Role, Type
 from phextcc.backend.program import Instr, KernelInfo, Program
 from runtime.jit import analysis, versioning
@@ -99,6 +102,7 @@ class KernelTranslator:
         self.versioned = versioning.versioned_loops(program, kernel, self.regions,
                                                     options.checks)
         self.proven_ops: frozenset[tuple[int, str]] = frozenset()
+        self.loop_ends = loops_by_end(program, kernel)
 
     # -- set-up -------------------------------------------------------------
     def _needs_region_table(self) -> bool:
@@ -109,7 +113,7 @@ class KernelTranslator:
                 if state is None:
                     continue
                 coord = [v for o, v in zip(s_op.info.operands, s_op.args)
-                         if o.kind is Kind.P and o.role is Role.USE]
+                         if o.kind is Kind.P and o.role in (Role.USE, Role.USEDEF)]
                 if s_op.info.effects & Effect.ALLOC or any(
                         state[p] == analysis.UNKNOWN for p in coord):
                     return True
@@ -223,6 +227,9 @@ class KernelTranslator:
         for slot in range(self.kernel.spill_words):
             builder.store(ir.Constant(I64, 0), self.spill_slot(slot))
         self.message = builder.alloca(I64, size=ir.Constant(I32, 4), name="message")
+        # Trips left of the running hardware loop (one suffices: bodies do not nest).
+        self.loop_remaining = builder.alloca(I64, name="loop.remaining")
+        builder.store(ir.Constant(I64, 0), self.loop_remaining)
 
     def spill_slot(self, slot: int) -> ir.Value:
         return self.builder.gep(self.spill, [ir.Constant(I64, slot)], inbounds=True,
@@ -351,9 +358,23 @@ class KernelTranslator:
             if effect.terminator is not None:
                 effect.terminator()
                 return
+        loop = self.loop_ends.get(index)
+        if loop is not None:
+            self._loop_back(loop)
+            return
         following = index + 1
         if following in self.blocks:
             self.builder.branch(self.blocks[following])
+
+    def _loop_back(self, loop: HardwareLoop) -> None:
+        """The sequencer at the end of a hardware loop body: back to the first body word
+        while trips remain. A plain down-counter whose start the DLOOP set, so LLVM
+        knows the trip count and the loop is a natural counted loop."""
+        builder = self.builder
+        remaining = builder.load(self.loop_remaining)
+        builder.store(builder.sub(remaining, ir.Constant(I64, 1)), self.loop_remaining)
+        again = builder.icmp_signed(">", remaining, ir.Constant(I64, 1))
+        builder.cbranch(again, self.blocks[loop.first], self.blocks[loop.exit])
 
     def unsupported(self, instr: Instr, index: int, detail: int = 0) -> WordEffects:
         """An op that cannot execute fails only when reached (like the simulator);

@@ -3,9 +3,10 @@ tensor accesses and index checks carry no per-iteration check.
 
 Which loops (loops.py): a contiguous SIW range whose latch branches back to its header,
 left at one word only (the exit test: the latch's ``DBNZ``/``DBR.<cc>`` of a rotated
-loop, the header's ``DBR`` of a top-tested one). The words that run exactly once per
-iteration form the loop's skeleton; nested loops and conditional code inside it are
-evaluated as "writes something unknown".
+loop, the header's ``DBR`` of a top-tested one), or a hardware loop body (``DLOOP``,
+whose exit test is the sequencer's: iteration k goes on while k + 1 < count). The words
+that run exactly once per iteration form the loop's skeleton; nested loops and
+conditional code inside it are evaluated as "writes something unknown".
 
 What is proven (affine.py): every register is evaluated over one iteration as
 ``base + slope * k`` (mod 2^64) in the iteration number k, with each register the loop
@@ -62,7 +63,7 @@ from runtime.jit.loops import LoopShape, candidate_loops
 if TYPE_CHECKING:  # the translator imports this module
     from runtime.jit.translate import KernelTranslator
 
-ACCESS_FAMILIES = ("SGATHER", "SSCATTR")
+ACCESS_FAMILIES = ("SGATHER", "SSCATTR", "SGATHERI", "SSCATTRI")
 NEGATED = {Cond.LT: Cond.GE, Cond.LE: Cond.GT, Cond.GT: Cond.LE, Cond.GE: Cond.LT,
            Cond.EQ: Cond.NE, Cond.NE: Cond.EQ}
 SWAPPED = {Cond.LT: Cond.GT, Cond.LE: Cond.GE, Cond.GT: Cond.LT, Cond.GE: Cond.LE,
@@ -223,11 +224,16 @@ def _confirmed(end: Affine | None, entry: Atom, step: Atom, written: Written) ->
 
 
 def _confirmed_p(end: Coord | None, reg: int, written: Written) -> tuple[Poly, ...] | None:
-    if end is None or end.base != reg or end.const != 0 or end.steps != (reg,):
+    """The step of a coordinate over one iteration: its SINDEX addends plus the constant
+    its post-increments added (which must fit an i64, as a step does)."""
+    if end is None or end.base != reg or end.steps != (reg,):
         return None
     if not all(a.invariant and _invariant_step(a.base, written) for a in end.addends):
         return None
-    return tuple(a.base for a in end.addends)
+    constant = signed(end.const, 128)
+    if not -(1 << 63) <= constant < 1 << 63:
+        return None
+    return tuple(a.base for a in end.addends) + ((Poly.const(constant),) if constant else ())
 
 
 def _written_sets(program: Program, shape: LoopShape) -> Written:
@@ -248,6 +254,11 @@ def _written_sets(program: Program, shape: LoopShape) -> Written:
 
 def _exit_compare(program: Program, shape: LoopShape, state: State) -> Compare | None:
     """The condition under which the loop goes on, as read by the exit test."""
+    if shape.hardware is not None:
+        # After the body of iteration k the sequencer goes on while k + 1 < count, the
+        # count the DLOOP read: its register's value when the body is entered.
+        return Compare(Cond.LT, Affine(Poly.const(1), Poly.const(1)),
+                       Affine(Poly.atom((ENTRY, shape.hardware.count))))
     instr = program.words[shape.exit_word].d
     v = operand_values(instr)
     family = instr.info.family

@@ -17,7 +17,7 @@ from phextcc.backend.pipeline_expand import pipeline_kernel
 from phextcc.backend.regalloc import allocate_kernel, linear_scan
 from phextcc.backend.regalloc_check import check_allocation
 from phextcc.driver import Options, compile_to_ir
-from phextcc.ir.siw_dialect import SiwOp, regclass_of
+from phextcc.ir.siw_dialect import SPLIT_COPY_ATTR, SiwOp, regclass_of
 from tests.backend.backend_helpers import only_kernel, source_module
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -46,6 +46,15 @@ def test_a_register_serves_another_web_inside_a_hole() -> None:
     assigned, spilled = linear_scan(ranges, range(1))  # type: ignore[arg-type]
     assert not spilled
     assert assigned[carried] == assigned[other] == 0
+
+
+def test_a_split_copy_shares_its_source_register_where_both_live() -> None:
+    source, copy, other = object(), object(), object()
+    ranges = {source: Interval(0, 20), copy: Interval(5, 30), other: Interval(1, 3)}
+    hinted, _ = linear_scan(ranges, range(3), hints={copy: source})  # type: ignore[arg-type]
+    assert hinted[copy] == hinted[source]
+    plain, _ = linear_scan(ranges, range(3))  # type: ignore[arg-type]
+    assert plain[copy] != plain[source]
 
 
 def test_the_cheapest_web_per_point_is_spilled() -> None:
@@ -82,12 +91,27 @@ def test_a_loop_carried_value_has_a_hole_between_its_last_read_and_its_new_def()
     assert holes >= 1
 
 
-def test_each_loop_gets_its_own_copy_of_a_constant_it_reads() -> None:
-    kernel = only_kernel(siw_ir(source_module("""
-    kernel k(a: f32, x: f32[N], out: f32[N]) {
+def _with_pressure(loops: str, before: str = "") -> str:
+    """A kernel whose 18 values loaded first stay live across ``loops``: more than the
+    16 r registers, so the kernel is under pressure."""
+    loads = "\n".join(f"        let v{k} = x[{k}];" for k in range(18))
+    keeps = "\n".join(f"        keep[{k}] = v{k};" for k in range(18))
+    return f"""
+    kernel k(a: f32, x: f32[N], out: f32[N], keep: f32[18]) {{
+{before}
+{loads}
+{loops}
+{keeps}
+    }}"""
+
+
+TWO_LOOPS = """
         for i in 0..N { out[i] = a * x[i]; }
-        for i in 0..N { out[i] = out[i] + a; }
-    }""")))
+        for i in 0..N { out[i] = out[i] + a; }"""
+
+
+def test_each_loop_gets_its_own_copy_of_a_constant_it_reads() -> None:
+    kernel = only_kernel(siw_ir(source_module(_with_pressure(TWO_LOOPS))))
     darg_before = sum(isinstance(op, SiwOp) and op.mnemonic.data == "DARG"
                       for op in kernel.walk())
     made = remat_invariants_before_loops(kernel.body)
@@ -99,6 +123,16 @@ def test_each_loop_gets_its_own_copy_of_a_constant_it_reads() -> None:
         block = op.parent_block()
         assert block is not None and depths[block] == 0
         assert all(depths[use.operation.parent_block()] == 1 for use in op.res[0].uses)
+    result = allocate_kernel(kernel)
+    check_allocation(kernel.body, result.reloads)
+
+
+def test_a_kernel_without_pressure_is_left_alone() -> None:
+    kernel = only_kernel(siw_ir(source_module(f"""
+    kernel k(a: f32, x: f32[N], out: f32[N]) {{ {TWO_LOOPS} }}""")))
+    before = [op.mnemonic.data for op in kernel.walk() if isinstance(op, SiwOp)]
+    assert remat_invariants_before_loops(kernel.body) == 0
+    assert [op.mnemonic.data for op in kernel.walk() if isinstance(op, SiwOp)] == before
 
 
 def _allocated_like_codegen(path: Path, level: int) -> FuncOp:
@@ -146,3 +180,17 @@ def test_spill_code_takes_free_registers_instead_of_reserving_them() -> None:
     used = {op.res[0].type.number for op in kernel.walk()
             if isinstance(op, SiwOp) and op.res and regclass_of(op.res[0]) is RegClass.R}
     assert len(used) == RegClass.R.count
+
+
+def test_a_computed_invariant_is_split_at_the_loop() -> None:
+    kernel = only_kernel(siw_ir(source_module(_with_pressure(
+        "        for i in 0..N { out[i] = b; }\n        out[0] = b;",
+        before="        let b = x[0] * 2.0;"))))
+    remat_invariants_before_loops(kernel.body)
+    splits = [op for op in kernel.walk()
+              if isinstance(op, SiwOp) and SPLIT_COPY_ATTR in op.attributes]
+    assert len(splits) == 1 and splits[0].mnemonic.data == "DMOV"
+    depths = loop_depths(kernel.body)
+    assert all(depths[use.operation.parent_block()] == 1 for use in splits[0].res[0].uses)
+    result = allocate_kernel(kernel)
+    check_allocation(kernel.body, result.reloads)

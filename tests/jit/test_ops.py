@@ -16,7 +16,8 @@ from phextcc.backend.program import Instr, KernelInfo, Param, Program, Word
 from tests.jit.helpers import M64, result_is_nan, run_both, with_deps
 
 # Families with their own tests (control flow, arguments, checks).
-SPECIAL = {"DARG", "DSYM", "DCHK", "DLDC", "DMOVI", "DHALT", "DBR", "DBNZ", "DBZ", "DJMP"}
+SPECIAL = {"DARG", "DSYM", "DCHK", "DLDC", "DMOVI", "DHALT", "DBR", "DBNZ", "DBZ", "DJMP",
+           "DLOOP"}
 DTYPES = {Type.I32: "i32", Type.I64: "i64", Type.F32: "f32", Type.F64: "f64"}
 NP_DTYPES = {Type.I32: np.int32, Type.I64: np.int64, Type.F32: np.float32,
              Type.F64: np.float64}
@@ -34,6 +35,8 @@ def _ops() -> list[tuple[OpInfo, dict[str, int]]]:
             cases += [(info, {"from": int(t)}) for t in Type]
         elif info.family == "DRED":
             cases += [(info, {"op": int(r)}) for r in RedOp]
+        elif info.family == "DADDI":
+            cases += [(info, {"value": value}) for value in (0, 1, -1, 2**31 - 1, -2**31)]
         else:
             cases.append((info, {}))
     return cases

@@ -15,6 +15,9 @@ from .helpers import ops_of, run
 
 # out[0] = trip count, out[1] = sum of i * w + r over the iterations, out[2] = the
 # last i * w seen; t[(i * w + r) % N] is read (the modulo may be negative: a trap).
+# The float accumulator makes the loop serial (floats are never reassociated), so
+# unroll-inner's profitability rules unroll it (an all-integer loop is left to the
+# native vectoriser).
 LOOP_KERNEL = """
 builtin.module {
   func.func @k(%t: !phx.tensor<i64, ["N"]>, %out: !phx.tensor<i64, [3]>, %lb: i64,
@@ -23,10 +26,11 @@ builtin.module {
     %c0 = arith.constant 0 : i64
     %c1 = arith.constant 1 : i64
     %c2 = arith.constant 2 : i64
+    %half = arith.constant 0.5 : f64
     %step = arith.constant STEP : i64
     %n = phx.sym "N"
-    %res:3 = scf.for %i = %lb to %ub step %step iter_args(%count = %c0, %sum = %c0,
-                                                           %last = %c0) -> (i64, i64, i64) : i64 {
+    %res:4 = scf.for %i = %lb to %ub step %step iter_args(%count = %c0, %sum = %c0,
+        %last = %c0, %acc = %half) -> (i64, i64, i64, f64) : i64 {
       %m = arith.muli %i, %w : i64
       %row = arith.addi %m, %r : i64
       %idx = arith.remsi %row, %n : i64
@@ -34,7 +38,8 @@ builtin.module {
       %count1 = arith.addi %count, %c1 : i64
       %sum1 = arith.addi %sum, %row : i64
       %sum2 = arith.addi %sum1, %x : i64
-      scf.yield %count1, %sum2, %m : i64, i64, i64
+      %acc1 = arith.addf %acc, %half : f64
+      scf.yield %count1, %sum2, %m, %acc1 : i64, i64, i64, f64
     }
     phx.store %res#0, %out[%c0] : !phx.tensor<i64, [3]>
     phx.store %res#1, %out[%c1] : !phx.tensor<i64, [3]>
@@ -77,7 +82,7 @@ def test_strength_reduce_removes_the_multiplication_from_the_loop() -> None:
     module = run("strength-reduce", LOOP_KERNEL.replace("STEP", "2"))
     loop = ops_of(module, scf.ForOp)[0]
     assert not [op for op in loop.body.walk() if isinstance(op, arith.MuliOp)]
-    assert len(loop.iter_args) == 5  # the 3 original values + i * w + r and i * w
+    assert len(loop.iter_args) == 6  # the 4 original values + i * w + r and i * w
 
 
 def test_unroll_leaves_a_main_and_a_remainder_loop() -> None:

@@ -41,12 +41,22 @@ def test_pass_list_from_a_file(tmp_path: Path) -> None:
     parse_ir(result.output).verify()  # type: ignore[attr-defined]
 
 
+# A map that reads a row: -O3 unrolls it by a cache line and prefetches it (a store-only
+# loop has nothing to prefetch and stays whole).
+READING_IR = IR.replace(
+    "%s = arith.addi %c1, %c2 : i64",
+    "%x = phx.load %t[%i] : !phx.tensor<i64, [\"N\"]> -> i64\n"
+    "      %s = arith.addi %x, %c2 : i64")
+
+
 def test_tier_from_stdin_to_a_file(tmp_path: Path) -> None:
     out = tmp_path / "out.mlir"
-    result = invoke(["-", "-O", "3", "-o", str(out)], stdin=IR)
+    assert "phx.load" in READING_IR
+    result = invoke(["-", "-O", "3", "-o", str(out)], stdin=READING_IR)
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     text = out.read_text()
-    assert text.count("scf.for") == 2 and "{in_bounds}" in text  # main + remainder loop
+    # The prefetching main loop, its tail, and the remainder loop.
+    assert text.count("scf.for") == 3 and "{in_bounds}" in text and "phx.prefetch" in text
 
 
 def test_no_passes_prints_the_input_back() -> None:

@@ -58,7 +58,7 @@ builtin.module {
 }
 """
 
-# o[r, i] = t[r, i - 1] + t[r, i + 1] for i in 1..W step 4, every row r: the last
+# o[r, i] = t[r, i - 1] + t[r, i + 1] for i in 1..W step 16, every row r: the last
 # t[r, i + 1] is out of range for some W (a trap both ways), `o` may be `t`.
 ROW_KERNEL = """
 builtin.module {
@@ -66,11 +66,11 @@ builtin.module {
       attributes {phx.kernel, phx.symbols = ["H", "W"], phx.param_names = ["t", "o"]} {
     %c0 = arith.constant 0 : i64
     %c1 = arith.constant 1 : i64
-    %c4 = arith.constant 4 : i64
+    %c16 = arith.constant 16 : i64
     %h = phx.sym "H"
     %w = phx.sym "W"
     scf.for %r = %c0 to %h step %c1 : i64 {
-      scf.for %i = %c1 to %w step %c4 : i64 {
+      scf.for %i = %c1 to %w step %c16 : i64 {
         %im1 = arith.subi %i, %c1 : i64
         %ip1 = arith.addi %i, %c1 : i64
         %a = phx.load %t[%r, %im1] : !phx.tensor<f32, ["H", "W"]> -> f32
@@ -190,7 +190,8 @@ def row_arguments(h: int, w: int, aliased: bool) -> dict[str, Any]:
 def test_rows_of_a_matrix_stay_in_their_row(prefetches: PrefetchRecorder) -> None:
     before, after = parse_ir(ROW_KERNEL), run("prefetch-insert{distance=2}", ROW_KERNEL)
     assert ops_of(after, phx.PrefetchOp)
-    for h, w in ((0, 5), (3, 0), (3, 1), (2, 8), (2, 9), (2, 10), (2, 11), (4, 40), (1, 33)):
+    for h, w in ((0, 5), (3, 0), (3, 1), (2, 8), (2, 9), (2, 10), (2, 11), (4, 40), (1, 33),
+                 (2, 64), (1, 81)):
         for aliased in (False, True):
             assert outcome(after, row_arguments(h, w, aliased)) == \
                 outcome(before, row_arguments(h, w, aliased)), (h, w, aliased)

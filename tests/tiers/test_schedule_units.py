@@ -59,16 +59,16 @@ def test_memory_ops_keep_their_order_and_loads_may_pass_loads() -> None:
     assert not graph.has_edge(0, 3) and not graph.has_edge(2, 3)
 
 
-def test_pipe_separation_groups_pipes_by_dependences_but_ignores_latencies() -> None:
+def test_pipe_separation_groups_pipes_by_dependences_and_waits_for_latencies() -> None:
     instrs = [op("SGATHER.f32", 1, 0, 0), op("DMUL.f32", 2, 1, 1), op("DMOVI", 3, 2),
               op("SBASE", 1, 1), op("CSID", 4)]
     words = pack_by_dependences(build_dependence_graph(instrs))
     check_schedule(instrs, words)
     placed = {node: index for index, word in enumerate(words) for node in word}
-    # The independent ops fill the load's word; the multiply follows in the next word
-    # (it would stall there: tier 1 does not look at the load's latency).
-    assert placed[0] == 0 and placed[4] == 0 and placed[1] == 1
-    assert len(words) == 2
+    # The independent ops fill the load's word and the word after it; the multiply
+    # waits until the load's result is due instead of sitting right behind it.
+    assert placed[0] == 0 and placed[2] == 0 and placed[4] == 0
+    assert placed[3] == 1 and placed[1] == 2
 
 
 def test_list_schedule_hoists_independent_loads_and_ends_with_the_branch() -> None:

@@ -176,7 +176,8 @@ func.func @gathered_row(%t: !phx.tensor<f32, ["H", "W"]>, %rows: !phx.tensor<i64
 
 // From a run-time lower bound: lb >= -5 is part of `ok` (x[lb - 3 + 8] is the first
 // prefetch), and the lines of the first iterations are prefetched only when
-// lb - 3 >= 0 (x[lb - 3] is the first element read).
+// lb - 3 >= 0 (x[lb - 3] is the first element read). The float sum makes the loop
+// serial: its stream is prefetched although an iteration advances less than a line.
 // CHECK-LABEL: func.func @from_argument
 // CHECK:      %[[M5:.*]] = arith.constant -5 : i64
 // CHECK-NEXT: %[[OK:.*]] = arith.cmpi sge, %lo, %[[M5]] : i64
@@ -189,15 +190,20 @@ func.func @gathered_row(%t: !phx.tensor<f32, ["H", "W"]>, %rows: !phx.tensor<i64
 // CHECK-NEXT:     phx.prefetch %{{.*}}[%[[FIRST]]] {in_bounds}
 // CHECK-NEXT:   }
 // CHECK-NEXT:   scf.for %{{.*}} = %lo to %[[SPLIT]]
-func.func @from_argument(%x: !phx.tensor<f32, ["N"]>, %o: !phx.tensor<f32, ["N"]>, %lo: i64) {
+func.func @from_argument(%x: !phx.tensor<f32, ["N"]>, %o: !phx.tensor<f32, ["N"]>, %lo: i64, %r: !phx.tensor<f32, [1]>) {
   %c4 = arith.constant 4 : i64
   %c3 = arith.constant 3 : i64
+  %c0 = arith.constant 0 : i64
+  %zero = arith.constant 0.0 : f32
   %n = phx.sym "N"
-  scf.for %i = %lo to %n step %c4 : i64 {
+  %sum = scf.for %i = %lo to %n step %c4 iter_args(%acc = %zero) -> (f32) : i64 {
     %j = arith.subi %i, %c3 : i64
     %v = phx.load %x[%j] : !phx.tensor<f32, ["N"]> -> f32
     phx.store %v, %o[%i] : !phx.tensor<f32, ["N"]>
+    %s = arith.addf %acc, %v : f32
+    scf.yield %s : f32
   }
+  phx.store %sum, %r[%c0] : !phx.tensor<f32, [1]>
   func.return
 }
 
