@@ -17,7 +17,7 @@ from phextcc.backend.emit import ProgramBuilder, emit_kernel
 from phextcc.backend.isa import Effect, Pipe
 from phextcc.backend.isel import PARAM_TYPES_ATTR, kernels_of, select_module
 from phextcc.backend.isel_builder import dtype_name, kernel_param_names, kernel_symbols
-from phextcc.backend.loop_remat import remat_module
+from phextcc.backend.loop_remat import allocate_splitting_if_cheaper
 from phextcc.backend.pipeline_expand import pipeline_kernel
 from phextcc.backend.program import KernelInfo, Param, Program
 from phextcc.backend.regalloc import SPILL_WORDS_ATTR, allocate_module
@@ -96,8 +96,10 @@ def program_from_siw(selected: ModuleOp, source_name: str = "", *, opt_level: in
     """Allocate registers of selected siw IR (in place) and emit a verified program
     packed for ``opt_level``."""
     if opt_level >= LOOP_REMAT_FROM_TIER:
-        remat_module(selected)
-    allocate_module(selected)
+        for kernel in kernels_of(selected):
+            allocate_splitting_if_cheaper(kernel)
+    else:
+        allocate_module(selected)
     builder = ProgramBuilder()
     builder.program.source_name = source_name
     for kernel in kernels_of(selected):

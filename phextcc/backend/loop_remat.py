@@ -17,20 +17,29 @@ other r or p value gets a register copy marked ``siw.split``: copy coalescing le
 it (that would undo the split), and the allocator lets the copy share its source's
 register where the two are single values, so it costs nothing without pressure.
 A kernel where no point has more live values of a class than it has registers is
-left alone: nothing will be spilled, and the copies would only add work.
+left alone: nothing will be spilled, and the copies would only add work. Otherwise
+codegen allocates the kernel with and without the splits and keeps the one that
+executes fewer ops by a static estimate (``allocate_splitting_if_cheaper``).
 """
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import ModuleOp, UnitAttr
+from xdsl.dialects.builtin import UnitAttr
 from xdsl.dialects.func import FuncOp
 from xdsl.ir import Block, Operation, Region, SSAValue
 
 from phextcc.backend.isa import Effect, RegClass
 from phextcc.backend.liveness import Ranges, compute_liveness, live_ranges
-from phextcc.backend.loop_nesting import control_flow_graph, natural_loops
-from phextcc.backend.regalloc import all_values
-from phextcc.ir.siw_dialect import SPLIT_COPY_ATTR, SiwOp, regclass_of, use_operands
+from phextcc.backend.loop_nesting import control_flow_graph, loop_depths, natural_loops
+from phextcc.backend.regalloc import LOOP_WEIGHT, all_values, allocate_kernel
+from phextcc.ir.siw_dialect import (
+    SPLIT_COPY_ATTR,
+    SiwInstruction,
+    SiwOp,
+    UndefOp,
+    regclass_of,
+    use_operands,
+)
 
 # The register copy that splits an invariant's range where it cannot be recomputed.
 SPLIT_COPY: dict[RegClass, str] = {RegClass.R: "DMOV", RegClass.P: "SMOVP"}
@@ -116,7 +125,40 @@ def remat_invariants_before_loops(region: Region) -> int:
     return made
 
 
-def remat_module(module: ModuleOp) -> None:
-    for op in module.ops:
-        if isinstance(op, FuncOp):
-            remat_invariants_before_loops(op.body)
+def executed_estimate(kernel: FuncOp) -> int:
+    """Ops the allocated kernel emits, each weighing ``LOOP_WEIGHT`` to the power of its
+    block's loop depth: a static estimate of the ops it executes (copies onto their own
+    register and ``siw.undef`` emit nothing)."""
+    depths = loop_depths(kernel.body)
+    total = 0
+    for block in kernel.body.blocks:
+        emitted = sum(1 for op in block.ops if isinstance(op, SiwInstruction)
+                      and not isinstance(op, UndefOp) and not _self_copy(op))
+        total += emitted * LOOP_WEIGHT ** depths[block]
+    return total
+
+
+def _self_copy(op: Operation) -> bool:
+    return isinstance(op, SiwOp) and op.mnemonic.data in SPLIT_COPY.values() \
+        and op.args[0].type == op.res[0].type
+
+
+def allocate_splitting_if_cheaper(kernel: FuncOp) -> FuncOp:
+    """Allocate ``kernel`` as it is and a copy with its invariants split at the loops;
+    keep (in the module, in place of ``kernel``) the one that executes fewer ops by
+    ``executed_estimate``, and return it. Splitting adds copies outside the loops and
+    pays only when it keeps spill code out of them."""
+    split = kernel.clone()
+    if not remat_invariants_before_loops(split.body):
+        allocate_kernel(kernel)
+        return kernel
+    allocate_kernel(split)
+    allocate_kernel(kernel)
+    if executed_estimate(split) >= executed_estimate(kernel):
+        return kernel
+    parent = kernel.parent_block()
+    assert parent is not None
+    parent.insert_op_before(split, kernel)
+    kernel.detach()
+    kernel.erase()
+    return split
