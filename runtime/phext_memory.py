@@ -23,6 +23,11 @@ REGION_MASK = (1 << PHEXT_DIM_BITS) - 1
 FIRST_ALLOC_REGION = 1024
 REGION_LIMIT = 1 << PHEXT_DIM_BITS  # D10 has 11 bits
 COORD_MASK = (1 << 128) - 1
+# Where the region id starts in a page number (a coordinate without D0).
+PAGE_REGION_SHIFT = OFFSET_BITS - PHEXT_DIM_BITS
+# Sets between the page 0s of consecutive regions in the translation cache: odd, so
+# that every region's page 0 gets a set of its own (256 sets).
+REGION_SET_STRIDE = 67
 SALLOC_MAX_WORDS = 1 << 28  # 2 GiB: a larger request is a bug, not a workload
 
 assert OFFSET_BITS == PHEXT_DIM_BITS * REGION_DIM
@@ -79,7 +84,11 @@ def _typed_views(flat: np.ndarray, t: Type) -> tuple[memoryview, memoryview, int
 @dataclass
 class TranslationCache:
     """The PPT's translation cache: set-associative, LRU, keyed by page (the
-    coordinate with D0 dropped, i.e. 2048 elements of one region)."""
+    coordinate with D0 dropped, i.e. 2048 elements of one region).
+
+    The set comes from the page's offset within its region plus ``REGION_SET_STRIDE``
+    sets per region id: the low page bits alone would put page 0 of every tensor in
+    one set, and a kernel reading five tensors would miss on every fifth access."""
 
     entries: int = 1024
     ways: int = 4
@@ -93,7 +102,8 @@ class TranslationCache:
     def access(self, coord: int) -> bool:
         """Look up the page of ``coord``; True on a hit. Misses fill (LRU evict)."""
         page = (coord & COORD_MASK) >> PHEXT_DIM_BITS
-        lines = self.sets[page % len(self.sets)]
+        region = page >> PAGE_REGION_SHIFT
+        lines = self.sets[(page + region * REGION_SET_STRIDE) % len(self.sets)]
         if lines and lines[0] == page:
             self.hits += 1
             return True

@@ -140,6 +140,18 @@ def test_translation_cache_is_4way_lru_on_pages() -> None:
     assert cache.hit_rate == pytest.approx(2 / 8)
 
 
+def test_the_first_pages_of_many_tensors_do_not_share_a_set() -> None:
+    """Every tensor starts at page 0 of its own region: eight tensors' first pages stay
+    cached together, although a 4-way set could hold only four of them."""
+    cache = TranslationCache()
+    firsts = [pack_coordinate(region, 0) for region in range(8)]
+    for coord in firsts:
+        assert not cache.access(coord)
+    for coord in firsts:
+        assert cache.access(coord)
+    assert (cache.hits, cache.misses) == (8, 8)
+
+
 def test_aliasing_arguments_share_memory() -> None:
     x = np.array([1, 2], dtype=np.int64)
     prog = program([word(op("SBASE", 0, 0)), op("SBASE", 1, 1), op("SGATHER.i64", 1, 0, 0),
