@@ -63,12 +63,45 @@ def _check(seed: int) -> None:
     assert out.tolist() == evaluate(inits, trips, steps), source
 
 
+def _check_optimised(seed: int, level: int) -> None:
+    """The same kernels through the whole -O pipeline: at -O3 the loop is unrolled or
+    pipelined, invariants are split at it under pressure and allocation picks the
+    cheaper of the two; the simulator and the JIT must still compute the evaluation."""
+    from phextcc.driver import Options
+    from phextcc.driver import compile_source as compile_at
+    from runtime.jit import jit_compile
+    from runtime.jit import run as run_native
+
+    source, inits, trips, steps = random_kernel(seed)
+    program = compile_at(source, "fuzz.phx", Options(opt_level=level))
+    expected = evaluate(inits, trips, steps)
+    for execute in (lambda args: run(program, "fuzz", args),
+                    lambda args: run_native(jit_compile(program, opt_level=level), "fuzz",
+                                            args)):
+        x = np.array(inits, np.int64)
+        out = np.zeros(len(inits), np.int64)
+        execute({"n": trips, "x": x, "out": out})
+        assert out.tolist() == expected, (level, source)
+
+
 @pytest.mark.parametrize("seed", range(2))
 def test_random_high_pressure_loops(seed: int) -> None:
     _check(seed)
+
+
+@pytest.mark.parametrize(("seed", "level"), [(0, 3), (1, 2)])
+def test_random_high_pressure_loops_optimised(seed: int, level: int) -> None:
+    _check_optimised(seed, level)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(2, 200))
 def test_random_high_pressure_loops_long(seed: int) -> None:
     _check(seed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(2, 100))
+@pytest.mark.parametrize("level", [2, 3])
+def test_random_high_pressure_loops_optimised_long(seed: int, level: int) -> None:
+    _check_optimised(seed, level)
