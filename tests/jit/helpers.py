@@ -13,7 +13,7 @@ from phextcc.backend.assembler import assemble
 from phextcc.backend.isa import Type
 from phextcc.backend.program import Program, Word
 from phextcc.backend.verifier import compute_deps, verify
-from runtime.errors import VtpuRuntimeError
+from runtime.errors import IndexOutOfRange, MemoryFault, VtpuRuntimeError
 from runtime.jit import jit_compile, run
 from runtime.simulator import simulate
 
@@ -105,3 +105,17 @@ def result_is_nan(bits: int, t: Type) -> bool:
         return math.isnan(struct.unpack("<d", struct.pack("<Q", bits & M64))[0])
     return False
 
+
+
+def refused(program: Program, kernel: str, args: Sequence[Any]) -> bool:
+    """Under the ``refusals`` fixture (tests/jit/conftest.py): whether a versioned loop's
+    entry check failed, i.e. the run would have taken the checked copy. A real fault
+    is not a refusal and propagates."""
+    native = jit_compile(program, opt_level=3)  # cached: one probe module per program
+    try:
+        run(native, kernel, copy_args(args))
+    except (IndexOutOfRange, MemoryFault):
+        raise
+    except VtpuRuntimeError:
+        return True
+    return False

@@ -7,23 +7,18 @@ that both engines agree on results, errors and the writes kept before an error."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from llvmlite import ir
 
 from phextcc.backend.program import Program
-from runtime.errors import IndexOutOfRange, MemoryFault, VtpuRuntimeError
-from runtime.jit import engine, jit_compile, run
-from runtime.jit import range_check as range_check_module
+from runtime.errors import IndexOutOfRange, MemoryFault
 from runtime.jit.analysis import region_facts
-from runtime.jit.layout import ErrorCode
 from runtime.jit.versioning import VersionedLoop, versioned_loops
-from tests.jit.helpers import asm, assert_same_outcome, copy_args
+from tests.jit.helpers import asm, assert_same_outcome, refused
 
 # y[i*s + o] = x[i] + 1 for i in [lo, n): a rotated loop, DCMP before the increment.
 ROTATED = """
@@ -264,7 +259,7 @@ def test_spilled_counters(refusals: None) -> None:
     program = asm(SPILLED_COUNTER)
     for n, in_range in [(0, True), (1, True), (30, True), (31, False)]:
         args = [np.arange(30, dtype=np.float32), n, 1.0]
-        assert _refused(program, "spilled", args) == (not in_range), n
+        assert refused(program, "spilled", args) == (not in_range), n
 
 
 @pytest.mark.parametrize("n", [0, 1, 30, 31])
@@ -279,33 +274,6 @@ def test_quadratic_offsets_and_loaded_steps_are_not_proven() -> None:
 
 
 # -- the dispatch: probe which copy runs ------------------------------------------
-
-
-@pytest.fixture
-def refusals(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Compile with a dispatch that raises instead of taking the checked copy."""
-    emit = range_check_module.RangeCheck.emit
-
-    def refusing(self: range_check_module.RangeCheck) -> ir.Value:
-        ok = emit(self)
-        self.tr.fail_unless(ok, ErrorCode.UNSUPPORTED, self.loop.header, (0, 0, 0))
-        return ok
-
-    engine.clear_cache()
-    monkeypatch.setattr(range_check_module.RangeCheck, "emit", refusing)
-    yield
-    engine.clear_cache()
-
-
-def _refused(program: Program, kernel: str, args: list[Any]) -> bool:
-    native = jit_compile(program, opt_level=3)  # cached: one probe module per program
-    try:
-        run(native, kernel, copy_args(args))
-    except (IndexOutOfRange, MemoryFault):
-        raise
-    except VtpuRuntimeError:
-        return True
-    return False
 
 
 def _rotated_args(lo: int, n: int, s: int, o: int, size_x: int = 40,
@@ -324,9 +292,9 @@ OUT_OF_RANGE = [(0, 41, 1, 0), (0, 40, 3, 0), (0, 40, -1, 5), (-1, 5, 1, 0),
 def test_rotated_loops_take_the_unchecked_copy_exactly_when_in_range(refusals: None) -> None:
     program = asm(ROTATED)
     for case in IN_RANGE:
-        assert not _refused(program, "rotated", _rotated_args(*case)), case
+        assert not refused(program, "rotated", _rotated_args(*case)), case
     for case in OUT_OF_RANGE:
-        assert _refused(program, "rotated", _rotated_args(*case)), case
+        assert refused(program, "rotated", _rotated_args(*case)), case
 
 
 @pytest.mark.parametrize("opt_level", [0, 3])
@@ -384,7 +352,7 @@ def test_fused_loops(refusals: None) -> None:
     for n, o, in_range in [(0, 0, True), (2, 0, True), (4, 0, True), (40, 0, True),
                            (38, 7, True), (39, 0, True), (40, 12, False), (42, 0, False)]:
         args = [x, np.zeros(90, np.float32), n, o]
-        assert _refused(program, "fused", args) == (not in_range), (n, o)
+        assert refused(program, "fused", args) == (not in_range), (n, o)
 
 
 @pytest.mark.parametrize("n, o", [(0, 0), (2, 0), (40, 0), (38, 7), (40, 12), (42, 0),
@@ -400,7 +368,7 @@ def test_negative_steps(refusals: None) -> None:
     for hi, lo, in_range in [(19, 0, True), (19, 18, True), (19, 19, True), (1, 0, True),
                              (20, 0, False), (19, -1, False)]:
         args = [x, np.zeros(20, np.float32), hi, lo]
-        assert _refused(program, "down", args) == (not in_range), (hi, lo)
+        assert refused(program, "down", args) == (not in_range), (hi, lo)
 
 
 @pytest.mark.parametrize("hi, lo", [(19, 0), (19, 18), (19, 19), (1, 0), (20, 0), (19, -1),
@@ -416,7 +384,7 @@ def test_nested_loops(refusals: None) -> None:
     for rows, cols, in_range in [(4, 6, True), (1, 1, True), (0, 6, True), (4, 0, True),
                                  (5, 6, False), (4, 7, False)]:
         args = [a, np.zeros((4, 6), np.float32), rows, cols, 2.0]
-        assert _refused(program, "nested", args) == (not in_range), (rows, cols)
+        assert refused(program, "nested", args) == (not in_range), (rows, cols)
 
 
 @pytest.mark.parametrize("rows, cols", [(4, 6), (1, 1), (0, 6), (4, 0), (5, 6), (4, 7)])
@@ -467,4 +435,4 @@ def test_compiled_embedding_bag_rows_take_the_unchecked_copy(refusals: None,
     table = rng.standard_normal((50, 64)).astype(np.float32)
     ids = rng.integers(0, 50, 30).astype(np.int32)
     assert _loops(program)
-    assert not _refused(program, "embedding_bag", [table, ids, np.zeros(64, np.float32)])
+    assert not refused(program, "embedding_bag", [table, ids, np.zeros(64, np.float32)])

@@ -4,27 +4,22 @@ unchecked vectorised body) and a property test against a Python model."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from llvmlite import ir
 
 from phextcc.backend.program import Program
-from runtime.errors import MemoryFault, VtpuRuntimeError
-from runtime.jit import engine, jit_compile, run
-from runtime.jit import range_check as range_check_module
+from runtime.errors import MemoryFault
 from runtime.jit.analysis import region_facts
 from runtime.jit.engine import build_llvm_module, target_machine
-from runtime.jit.layout import ErrorCode
 from runtime.jit.translate import JitOptions
 from runtime.jit.versioning import VersionedLoop, versioned_loops
 from runtime.simulator import simulate
 from tests.isa.loop_programs import RELAY_IN_LOOPS
-from tests.jit.helpers import asm, assert_same_outcome, copy_args
+from tests.jit.helpers import asm, assert_same_outcome, refused
 
 # out[0] = trips of the first body word, out[1] = of the loop-back word, out[2] = 1,
 # out[3 + k] = k + 1: the loop-back word's S op ran on trip k
@@ -208,40 +203,13 @@ def test_unrolled_hardware_loop_steps_are_summed() -> None:
     assert set(steps.values()) == {2}  # p0 moves 0 + 2, p1 moves 1 + 1 per trip
 
 
-@pytest.fixture
-def refusals(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Compile with a dispatch that raises instead of taking the checked copy."""
-    emit = range_check_module.RangeCheck.emit
-
-    def refusing(self: range_check_module.RangeCheck) -> ir.Value:
-        ok = emit(self)
-        self.tr.fail_unless(ok, ErrorCode.UNSUPPORTED, self.loop.header, (0, 0, 0))
-        return ok
-
-    engine.clear_cache()
-    monkeypatch.setattr(range_check_module.RangeCheck, "emit", refusing)
-    yield
-    engine.clear_cache()
-
-
-def _refused(program: Program, kernel: str, args: list[Any]) -> bool:
-    native = jit_compile(program, opt_level=3)
-    try:
-        run(native, kernel, copy_args(args))
-    except MemoryFault:
-        raise
-    except VtpuRuntimeError:
-        return True
-    return False
-
-
 def test_in_range_loops_take_the_unchecked_copy(refusals: None) -> None:
     program = asm(SCALE)
     for n in (1, 2, 39, 40):
-        assert not _refused(program, "scale", _scale_args(n)), n
+        assert not refused(program, "scale", _scale_args(n)), n
     for n in (41, 1000):
-        assert _refused(program, "scale", _scale_args(n)), n
-    assert _refused(program, "scale", _scale_args(30, out=20))
+        assert refused(program, "scale", _scale_args(n)), n
+    assert refused(program, "scale", _scale_args(30, out=20))
 
 
 def test_unchecked_copy_is_vectorised() -> None:
