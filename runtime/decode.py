@@ -143,8 +143,7 @@ def decode_kernel(program: Program, kernel: KernelInfo, st: SentronState) -> lis
     for index in range(kernel.entry, end):
         word = program.words[index]
         st.decoding_siw = index
-        ordered = [word.c, word.s, word.d]
-        fns = [build_op(op, st) for op in ordered if not op.is_nop]
+        fns = [build_op(op, st) for op in word.ops_in_execution_order if not op.is_nop]
         first_blocks = not word.c.is_nop and word.c.info.family in BLOCKING_FAMILIES
         _check_target(word.d, kernel, index)  # only D ops branch
         if has_internal_dependence(word):

@@ -20,7 +20,7 @@ Edges come from the scheduling contract and from what an error must look like:
   order, and no side effect (store, send, barrier, alloc) moves across one, so the
   first error of a run, its source location and what happened before it are those of
   the unscheduled stream. Two such ops share a word only when the earlier one's pipe
-  comes first in ``WORD_EXECUTION_ORDER``, the order in which both engines carry out
+  comes first in ``isa.WORD_EXECUTION_ORDER``, the order in which both engines carry out
   a word (a trap ends the word there). An access an analysis proved inside its tensor
   (``siw.in_bounds``, passed as ``proven``) cannot trap;
 - the block's terminators (branches, halt) come last: every op is in their word or
@@ -34,8 +34,8 @@ from collections.abc import Sequence
 
 import networkx as nx
 
-from phextcc.backend.isa import BY_MNEMONIC, Effect, OpInfo, Pipe
-from phextcc.backend.program import WORD_EXECUTION_ORDER, Instr
+from phextcc.backend.isa import BY_MNEMONIC, EXECUTION_RANK, Effect, OpInfo, Pipe
+from phextcc.backend.program import Instr
 from phextcc.backend.verifier import reg_effects
 from runtime.profiles import ZEN4
 
@@ -44,7 +44,6 @@ _MEMORY_WRITE = Effect.WRITE_MEM | Effect.ALLOC
 _SIDE_EFFECTS = Effect.WRITE_MEM | Effect.SEND | Effect.RECV | Effect.SYNC | Effect.ALLOC
 _TERMINATORS = Effect.BRANCH | Effect.HALT
 _BLOCKS = Effect.RECV | Effect.SYNC
-_EXECUTION_RANK = {pipe: rank for rank, pipe in enumerate(WORD_EXECUTION_ORDER)}
 # Families whose ordering role the effects do not say: a fence orders memory.
 _MEMORY_FENCES = frozenset({"CFENCE"})
 
@@ -90,7 +89,7 @@ def _ordered(first: OpInfo, second: OpInfo, first_traps: bool, second_traps: boo
     second_stops = second_traps or bool(second.effects & _BLOCKS)
     if (first_stops and (second_stops or second.effects & _SIDE_EFFECTS)) or \
             (first.effects & _SIDE_EFFECTS and second_stops):
-        return 0 if _EXECUTION_RANK[first.pipe] < _EXECUTION_RANK[second.pipe] else 1
+        return 0 if EXECUTION_RANK[first.pipe] < EXECUTION_RANK[second.pipe] else 1
     return None
 
 

@@ -44,7 +44,6 @@ from phextcc.ir.siw_dialect import (
 )
 
 _U64 = (1 << 64) - 1
-_COPIES = frozenset({"DMOV", "SMOVP"})
 _SLOT_NAMES = {Pipe.D: "d", Pipe.S: "s", Pipe.C: "c"}
 
 # Control never falls through these (a dropped jump to the next block is no op at all).
@@ -146,7 +145,7 @@ def _emit_op(builder: ProgramBuilder, op: Operation, next_block: Block | None
     info = op.info
     uses = [register_number(v) for v in op.args]
     defs = [register_number(v) for v in op.res]
-    if info.mnemonic in _COPIES and uses == defs:
+    if info.family in isa.COPY_FAMILIES and uses == defs:
         return []
     imms = list(op.immediates)
     for index, operand in enumerate(immediate_operands(info)):

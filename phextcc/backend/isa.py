@@ -81,6 +81,16 @@ class Cond(enum.IntEnum):
     GE = 5
 
 
+# How the machine carries out the ops of one word (after every op has read its
+# registers): C first, as it is the only pipe that can block and a blocked word must
+# not have half executed, then S, then D. An op that traps ends the word: the ops before
+# it in this order took effect, the others did not. Both engines follow it, and the
+# packer relies on it to put a side effect and an op that may stop the sentron in one
+# word (dependence_graph.py).
+WORD_EXECUTION_ORDER: tuple[Pipe, ...] = (Pipe.C, Pipe.S, Pipe.D)
+EXECUTION_RANK: dict[Pipe, int] = {pipe: rank for rank, pipe in enumerate(WORD_EXECUTION_ORDER)}
+
+
 # The exact negation of each predicate, where the ISA has it. For integers every
 # predicate has one. For floats only EQ (ordered) and NE (unordered) negate each other:
 # not(a < b) is "unordered or >=", which no DBR opcode tests.
@@ -504,6 +514,12 @@ NOP: dict[Pipe, OpInfo] = {Pipe.D: BY_MNEMONIC["DNOP"], Pipe.S: BY_MNEMONIC["SNO
 
 assert len(BY_OPCODE) == len(ISA), "duplicate opcode in the ISA table"
 assert all(0 < op.opcode < 1 << 10 for op in ISA)
+
+
+# The register-to-register copy row of each class (no op copies an m register).
+COPY_OF_CLASS: dict[RegClass, str] = {RegClass.R: "DMOV", RegClass.P: "SMOVP"}
+COPY_FAMILIES: frozenset[str] = frozenset(COPY_OF_CLASS.values())
+assert COPY_FAMILIES <= {op.family for op in ISA}
 
 
 # Branches on a register that test opposite things.

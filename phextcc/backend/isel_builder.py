@@ -51,7 +51,6 @@ _DTYPE_NAMES: dict[Attribute, str] = {
 }
 
 # The register copy of each class (there is no m-to-m copy; isel never needs one).
-_COPY_MNEMONIC: dict[RegClass, str] = {RegClass.R: "DMOV", RegClass.P: "SMOVP"}
 
 
 class SelectionError(Exception):
@@ -197,7 +196,7 @@ class KernelSelector:
 
     def copy(self, value: SSAValue) -> SSAValue:
         regclass = regclass_of(value)
-        mnemonic = _COPY_MNEMONIC.get(regclass)
+        mnemonic = isa.COPY_OF_CLASS.get(regclass)
         if mnemonic is None:
             raise SelectionError(f"cannot copy a {regclass.prefix} register")
         return self.value_op(mnemonic, (value,))

@@ -28,7 +28,7 @@ from xdsl.dialects.builtin import UnitAttr
 from xdsl.dialects.func import FuncOp
 from xdsl.ir import Block, Operation, Region, SSAValue
 
-from phextcc.backend.isa import Effect, RegClass
+from phextcc.backend.isa import COPY_FAMILIES, COPY_OF_CLASS, Effect, RegClass
 from phextcc.backend.liveness import Ranges, compute_liveness, live_ranges
 from phextcc.backend.loop_nesting import control_flow_graph, loop_depths, natural_loops
 from phextcc.backend.regalloc import LOOP_WEIGHT, all_values, allocate_kernel
@@ -40,9 +40,6 @@ from phextcc.ir.siw_dialect import (
     regclass_of,
     use_operands,
 )
-
-# The register copy that splits an invariant's range where it cannot be recomputed.
-SPLIT_COPY: dict[RegClass, str] = {RegClass.R: "DMOV", RegClass.P: "SMOVP"}
 
 
 def _recomputable(value: SSAValue) -> SiwOp | None:
@@ -104,14 +101,14 @@ def remat_invariants_before_loops(region: Region) -> int:
         for value in sorted(liveness.live_in[header], key=order.__getitem__):
             uses = _reads_in(body, value)
             original = _recomputable(value)
-            if not uses or (original is None and regclass_of(value) not in SPLIT_COPY):
+            if not uses or (original is None and regclass_of(value) not in COPY_OF_CLASS):
                 continue
             if original is not None:
                 copy = SiwOp(original.mnemonic.data, (), original.immediates, (value.type,))
                 copy.location = original.location
                 replaced.add(original)
             else:
-                copy = SiwOp(SPLIT_COPY[regclass_of(value)], (value,))
+                copy = SiwOp(COPY_OF_CLASS[regclass_of(value)], (value,))
                 copy.location = preheader.last_op.location
                 copy.attributes[SPLIT_COPY_ATTR] = UnitAttr()
             preheader.insert_op_before(copy, preheader.last_op)
@@ -139,7 +136,7 @@ def executed_estimate(kernel: FuncOp) -> int:
 
 
 def _self_copy(op: Operation) -> bool:
-    return isinstance(op, SiwOp) and op.mnemonic.data in SPLIT_COPY.values() \
+    return isinstance(op, SiwOp) and op.info.family in COPY_FAMILIES \
         and op.args[0].type == op.res[0].type
 
 

@@ -39,7 +39,7 @@ from xdsl.dialects.builtin import IntAttr
 from xdsl.dialects.func import FuncOp
 from xdsl.ir import Block, Operation, SSAValue
 
-from phextcc.backend.isa import Effect, RegClass
+from phextcc.backend.isa import COPY_OF_CLASS, EXECUTION_RANK, Effect, RegClass
 from phextcc.backend.modulo_schedule import (
     LoopGraph,
     ModuloSchedule,
@@ -57,7 +57,6 @@ from phextcc.backend.pipeline_loop import (
 )
 from phextcc.backend.pipeline_pressure import excess, kernel_demand, through_values
 from phextcc.backend.pipeline_profitability import profitable_model
-from phextcc.backend.program import WORD_EXECUTION_ORDER
 from phextcc.ir.siw_dialect import (
     SCHEDULE_ROW_ATTR,
     BranchOp,
@@ -67,8 +66,6 @@ from phextcc.ir.siw_dialect import (
     regclass_of,
 )
 
-_COPY_MNEMONIC: dict[RegClass, str] = {RegClass.R: "DMOV", RegClass.P: "SMOVP"}
-_EXECUTION_RANK = {pipe: rank for rank, pipe in enumerate(WORD_EXECUTION_ORDER)}
 # Above this many stages the prologue and epilogue (each about S - 1 partial
 # iterations) outweigh what overlap gains, and fewer loops run long enough to enter.
 MAX_STAGES = 12
@@ -119,10 +116,10 @@ class _Expansion:
             (node, result, distance) for (node, result), deepest in sorted(self.depth.items())
             for distance in range(1, deepest + 1)]
         for node, result, _ in self.slots:
-            if regclass_of(model.ops[node].results[result]) not in _COPY_MNEMONIC:
+            if regclass_of(model.ops[node].results[result]) not in COPY_OF_CLASS:
                 raise NotPipelinable("a message register would live across stages")
         for arg in model.block.args:
-            if regclass_of(arg) not in _COPY_MNEMONIC:
+            if regclass_of(arg) not in COPY_OF_CLASS:
                 raise NotPipelinable("a message register is carried around the loop")
 
     # --- analysis ------------------------------------------------------------
@@ -179,7 +176,7 @@ class _Expansion:
         return new
 
     def copy(self, block: Block, value: SSAValue) -> SSAValue:
-        new = SiwOp(_COPY_MNEMONIC[regclass_of(value)], (value,))
+        new = SiwOp(COPY_OF_CLASS[regclass_of(value)], (value,))
         new.location = self.location
         block.add_op(new)
         return new.res[0]
@@ -371,12 +368,12 @@ class _Expansion:
 def word_order(model: LoopModel, slots: Sequence[int]) -> list[int]:
     """Ops by the word the schedule gives them (``siw.undef`` first in a word: its
     readers may share the word), and within a word in the order the machine carries
-    a word out (``WORD_EXECUTION_ORDER``): the schedule puts no ordering edge inside a
+    a word out (``isa.WORD_EXECUTION_ORDER``): the schedule puts no ordering edge inside a
     row, and in this order the packer may keep a side effect and an op that may stop
     the sentron in one word (dependence_graph.py)."""
     def rank(node: int) -> int:
         op = model.ops[node]
-        return _EXECUTION_RANK[op.info.pipe] if isinstance(op, SiwOp) else -1
+        return EXECUTION_RANK[op.info.pipe] if isinstance(op, SiwOp) else -1
 
     return sorted(range(len(model.ops)), key=lambda node: (
         slots[node], not isinstance(model.ops[node], UndefOp), rank(node), node))

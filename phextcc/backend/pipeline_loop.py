@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from xdsl.ir import Block, BlockArgument, Operation, OpResult, SSAValue
 
-from phextcc.backend.isa import Effect, Pipe
+from phextcc.backend.isa import COPY_FAMILIES, Effect, Pipe
 from phextcc.ir.siw_dialect import BranchOp, JumpOp, SiwInstruction, SiwOp, UndefOp
 
 MAX_BODY_OPS = 200
@@ -32,7 +32,6 @@ MAX_BODY_OPS = 200
 # of the loop body directly.
 LANDING_LIMIT = 16
 
-COPY_FAMILIES = frozenset({"DMOV", "SMOVP"})
 # Ops that may trap but are accepted in a pipelined loop: accesses the bounds proof
 # made safe (a loop still holding a DCHK is refused) and message ops, whose order
 # is kept (one chain through every C traffic op of the loop).

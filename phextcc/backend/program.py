@@ -8,16 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from phextcc.backend.isa import NOP, OpInfo, Pipe
+from phextcc.backend.isa import NOP, WORD_EXECUTION_ORDER, OpInfo, Pipe
 
 SCALAR_TYPES = ("i32", "i64", "f32", "f64", "bool")
-# The order in which the simulator and the JIT carry out the ops of one word (after
-# every op has read its registers): C first, as it is the only pipe that can block and
-# a blocked word must not have half executed, then S, then D. An op that traps ends
-# the word: the ops before it in this order took effect, the others did not. The
-# packer relies on it to put a side effect and an op that may stop the sentron in
-# one word (dependence_graph.py).
-WORD_EXECUTION_ORDER: tuple[Pipe, ...] = (Pipe.C, Pipe.S, Pipe.D)
 TENSOR_ELEMENT_TYPES = ("i32", "i64", "f32", "f64")
 
 
@@ -61,7 +54,7 @@ class Word:
 
     @property
     def ops_in_execution_order(self) -> tuple[Instr, Instr, Instr]:
-        """The ops in ``WORD_EXECUTION_ORDER``."""
+        """The ops in the order the machine carries them out (isa.WORD_EXECUTION_ORDER)."""
         by_pipe = {op.pipe: op for op in self.ops}
         first, second, third = (by_pipe[pipe] for pipe in WORD_EXECUTION_ORDER)
         return (first, second, third)

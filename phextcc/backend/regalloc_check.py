@@ -19,10 +19,9 @@ from collections.abc import Mapping
 
 from xdsl.ir import Block, Operation, Region, SSAValue
 
-from phextcc.backend.isa import Kind, RegClass
+from phextcc.backend.isa import BY_MNEMONIC, COPY_FAMILIES, Kind, RegClass
 from phextcc.backend.liveness import instruction, successors
 from phextcc.backend.regalloc import SPILL_CODE
-from phextcc.backend.regalloc_coalesce import COPY_MNEMONICS
 from phextcc.ir.siw_dialect import SiwOp, SiwRegisterType
 
 Location = tuple[str, int]  # ("r", 3) for a register, ("slot", 5) for a spill word
@@ -83,7 +82,7 @@ class _Checker:
             holds = origin is None or origin in content
             state[register_of(target)] = content | {target} if holds else content
             return
-        if isinstance(op, SiwOp) and mnemonic in COPY_MNEMONICS:
+        if isinstance(op, SiwOp) and BY_MNEMONIC[mnemonic].family in COPY_FAMILIES:
             source = state.get(register_of(op.args[0]), frozenset())
             state[register_of(op.res[0])] = source | {op.res[0]}
             return

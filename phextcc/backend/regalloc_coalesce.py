@@ -8,18 +8,16 @@ the register and the copy becomes ``DMOV rX, rX``, which emission drops: a loop'
 (Chaitin), a copy does not make its result interfere with its source: both hold the
 same value.
 
-Interference is exact (from liveness at every definition), not from the covering
-intervals linear scan uses, since a loop-carried web's interval spans the whole loop.
+Interference is exact (from liveness at every definition).
 """
 
 from __future__ import annotations
 
 from xdsl.ir import Operation, Region, SSAValue
 
+from phextcc.backend.isa import COPY_FAMILIES
 from phextcc.backend.liveness import Liveness, instruction, reads
 from phextcc.ir.siw_dialect import SPLIT_COPY_ATTR, SiwOp, regclass_of
-
-COPY_MNEMONICS = frozenset({"DMOV", "SMOVP"})
 
 
 class WebInterferenceError(Exception):
@@ -48,7 +46,7 @@ class Webs:
 
 
 def _is_copy(op: Operation) -> bool:
-    return isinstance(op, SiwOp) and op.mnemonic.data in COPY_MNEMONICS
+    return isinstance(op, SiwOp) and op.info.family in COPY_FAMILIES
 
 
 def interference(region: Region, liveness: Liveness) -> dict[SSAValue, set[SSAValue]]:
