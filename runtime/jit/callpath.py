@@ -131,15 +131,23 @@ class CallPlan:
             flags = array.flags  # type: ignore[attr-defined]
             if not (flags.c_contiguous and flags.writeable):
                 return None
+        scalars = self._encode_scalars(values)
+        if scalars is None:
+            return None
+        if scalars == last.scalars:
+            return last
+        return BoundArguments(self.kernel, last.symbols, scalars, last.tensors)
+
+    def _encode_scalars(self, values: Sequence[object]) -> dict[int, int] | None:
+        """Each scalar argument's register bits by parameter index (None: one does not
+        fit its type)."""
         scalars: dict[int, int] = {}
         for index, encode in self.scalar_slots:
             bits = encode(values[index])
             if bits is None:
                 return None
             scalars[index] = bits
-        if scalars == last.scalars:
-            return last
-        return BoundArguments(self.kernel, last.symbols, scalars, last.tensors)
+        return scalars
 
     def _bind(self, values: Sequence[object]) -> BoundArguments | None:
         symbols: list[int | None] = [None] * len(self.kernel.symbols)
@@ -164,13 +172,8 @@ class CallPlan:
             if not (flags.c_contiguous and flags.writeable):
                 return None
             tensors[slot.index] = array
-        scalars: dict[int, int] = {}
-        for index, encode in self.scalar_slots:
-            bits = encode(values[index])
-            if bits is None:
-                return None
-            scalars[index] = bits
-        if None in symbols:
+        scalars = self._encode_scalars(values)
+        if scalars is None or None in symbols:
             return None
         return BoundArguments(self.kernel, tuple(symbols), scalars,  # type: ignore[arg-type]
                               tensors)
