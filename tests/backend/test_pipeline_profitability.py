@@ -17,31 +17,13 @@ from phextcc.backend.pipeline_profitability import (
     profitable_model,
     trip_bound,
 )
+from tests.passes.profitability_kernels import FLOAT_REDUCTION, INT_REDUCTION, MAP
 
-MAP = """
-kernel scale(a: f32, x: f32[N], out: f32[N]) {
-    for i in 0..N { out[i] = a * x[i]; }
-}
-"""
-INT_REDUCTION = """
-kernel bits(x: i64[N], y: i64[N], out: i64[1]) {
-    var total: i64 = 0;
-    for i in 0..N { total += popcount(xor(x[i], y[i])); }
-    out[0] = total;
-}
-"""
 LINEAR_RECURRENCE = """
 kernel chain(x: i64[N], out: i64[1]) {
     var c: i64 = 1;
     for i in 0..N { c = c * 3 + x[i]; }
     out[0] = c;
-}
-"""
-FLOAT_REDUCTION = """
-kernel dot(x: f32[N], y: f32[N], out: f32[1]) {
-    var acc: f32 = 0.0;
-    for i in 0..N { acc += x[i] * y[i]; }
-    out[0] = acc;
 }
 """
 LIBM = """

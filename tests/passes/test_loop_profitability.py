@@ -26,16 +26,12 @@ from phextcc.passes.unroll import (
     unroll_decision,
 )
 from tests.backend.backend_helpers import run as run_program
+from tests.passes.profitability_kernels import FLOAT_REDUCTION, INT_REDUCTION, MAP
 
 from .helpers import ops_of
 
 O3_UNROLL = "unroll-inner{factor=16 max_ops=64 lane_max_ops=128}"
 
-MAP = """
-kernel scale(a: f32, x: f32[N], out: f32[N]) {
-    for i in 0..N { out[i] = a * x[i]; }
-}
-"""
 STENCIL = """
 kernel stencil(u: f32[H, W], out: f32[H, W]) {
     for i in 1..H-1 {
@@ -43,20 +39,6 @@ kernel stencil(u: f32[H, W], out: f32[H, W]) {
             out[i, j] = u[i-1, j] + u[i+1, j] + u[i, j-1] + u[i, j+1] - 4.0 * u[i, j];
         }
     }
-}
-"""
-INT_REDUCTION = """
-kernel bits(x: i64[N], y: i64[N], out: i64[1]) {
-    var total: i64 = 0;
-    for i in 0..N { total += popcount(xor(x[i], y[i])); }
-    out[0] = total;
-}
-"""
-FLOAT_REDUCTION = """
-kernel dot(x: f32[N], y: f32[N], out: f32[1]) {
-    var acc: f32 = 0.0;
-    for i in 0..N { acc += x[i] * y[i]; }
-    out[0] = acc;
 }
 """
 CSR_ROWS = """
