@@ -20,6 +20,7 @@ from phextcc.bench_cli import bench_command
 from phextcc.cli_common import (
     kernel_option,
     opt_option,
+    passes_option,
     reports_errors,
     write_bytes,
     write_text,
@@ -54,24 +55,26 @@ def main() -> None:
 @main.command("compile")
 @click.argument("file")
 @opt_option
+@passes_option
 @kernel_option
 @click.option("--emit", "emit", type=click.Choice(EMIT_KINDS), default="siw", show_default=True,
               help="what to produce")
 @click.option("-o", "output", default=None, help="output file ('-' for stdout)")
 @click.option("-mcpu", "mcpu", default=None, help="target CPU for --emit llvm|asm|obj")
 @click.option("-mattr", "mattr", default=None, help="target features for --emit llvm|asm|obj")
-@click.option("--print-pipeline", is_flag=True, help="print the pass pipeline of the -O level")
+@click.option("--print-pipeline", is_flag=True,
+              help="print the IR pass pipeline that would run (the -O level's or --passes)")
 @reports_errors
-def compile_command(file: str, opt_level: int, kernel: str | None, emit: str,
-                    output: str | None, mcpu: str | None, mattr: str | None,
+def compile_command(file: str, opt_level: int, passes: str | None, kernel: str | None,
+                    emit: str, output: str | None, mcpu: str | None, mattr: str | None,
                     print_pipeline: bool) -> None:
     """Compile FILE.phx (default: write FILE.siw)."""
     from phextcc.passes.pipeline import pipeline_spec
 
     if print_pipeline:
-        click.echo(pipeline_spec(opt_level))
+        click.echo(pipeline_spec(opt_level) if passes is None else passes)
         return
-    options = driver.Options(opt_level=opt_level, kernel=kernel)
+    options = driver.Options(opt_level=opt_level, kernel=kernel, passes=passes)
     source = driver.read_source(file)
     if emit == "ast":
         write_text(output, driver.format_ast(driver.check(source, file)) + "\n")

@@ -61,6 +61,24 @@ def opt_option(fn: F) -> F:
                         show_default=True, help="optimisation tier (-O0 .. -O3)")(fn)
 
 
+def _checked_passes(_ctx: click.Context, _param: click.Parameter, spec: str | None
+                    ) -> str | None:
+    """A custom pipeline is parsed before anything is compiled: a bad pass name or
+    option is a usage error."""
+    if spec is not None:
+        from phextcc.opt_cli import parse_passes
+
+        parse_passes(spec)
+    return spec
+
+
+def passes_option(fn: F) -> F:
+    return click.option("-p", "--passes", "passes", default=None, callback=_checked_passes,
+                        help="custom IR pass pipeline instead of the -O level's, e.g. "
+                             "'phx-cse,phx-dce' ('' for none: the unoptimised program); "
+                             "-O still picks the SIW packing tier")(fn)
+
+
 def parse_tiers(text: str) -> tuple[int, ...]:
     """A comma-separated list of -O levels, e.g. "0,1,2,3"."""
     try:

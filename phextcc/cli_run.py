@@ -14,7 +14,13 @@ import numpy as np
 
 from phextcc import driver
 from phextcc.backend.program import KernelInfo, Program
-from phextcc.cli_common import kernel_option, load_program, opt_option, reports_errors
+from phextcc.cli_common import (
+    kernel_option,
+    load_program,
+    opt_option,
+    passes_option,
+    reports_errors,
+)
 
 if TYPE_CHECKING:
     from runtime.stats import Stats
@@ -134,6 +140,7 @@ def execute(program: Program, kernel: str, args: dict[str, Any], engine: str, se
 @click.argument("assignments", nargs=-1)
 @kernel_option
 @opt_option
+@passes_option
 @click.option("--engine", type=click.Choice(["jit", "sim"]), default="jit", show_default=True,
               help="native code (jit) or the reference simulator (sim)")
 @click.option("--sentrons", type=click.IntRange(1, 1024), default=1, show_default=True)
@@ -154,12 +161,12 @@ def execute(program: Program, kernel: str, args: dict[str, Any], engine: str, se
 @click.option("--stats-json", "stats_json", default=None, help="write statistics as JSON")
 @reports_errors
 def run_command(file: str, assignments: tuple[str, ...], kernel: str | None, opt_level: int,
-                engine: str, sentrons: int, out_dir: str | None, use_random: bool, seed: int,
-                profile: str, repeat: int, unchecked: bool, show_stats: bool,
-                warm: int, stats_json: str | None) -> None:
+                passes: str | None, engine: str, sentrons: int, out_dir: str | None,
+                use_random: bool, seed: int, profile: str, repeat: int, unchecked: bool,
+                show_stats: bool, warm: int, stats_json: str | None) -> None:
     """Run a kernel of FILE (.phx, .siws or .siw) with NAME=VALUE arguments
     (a scalar literal such as 2.5, 7, true, or a path to a .npy file)."""
-    program = load_program(file, driver.Options(opt_level=opt_level))
+    program = load_program(file, driver.Options(opt_level=opt_level, passes=passes))
     info = pick_kernel(program, kernel)
     given = parse_assignments(assignments)
     if use_random:

@@ -33,6 +33,9 @@ class Options:
     opt_level: int = 0
     kernel: str | None = None
     checks: bool = True
+    # A custom IR pipeline replacing the -O level's (the SIW tier still follows
+    # opt_level); '' runs no IR pass: the unoptimised program.
+    passes: str | None = None
 
 
 @contextlib.contextmanager
@@ -125,11 +128,12 @@ def select_kernel(module: ModuleOp, kernel: str | None) -> ModuleOp:
 
 
 def optimise(module: ModuleOp, options: Options) -> ModuleOp:
-    """Run the IR pipeline of the chosen -O level (tier passes live in phextcc/passes)."""
+    """Run the IR pipeline of the chosen -O level, or the custom one of ``--passes``
+    (tier passes live in phextcc/passes)."""
     from phextcc.passes.pipeline import run_pipeline
 
     with stage("optimisation"):
-        return run_pipeline(module, options.opt_level)
+        return run_pipeline(module, options.opt_level, spec=options.passes)
 
 
 def codegen(module: ModuleOp, options: Options, source_name: str) -> Program:

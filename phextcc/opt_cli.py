@@ -97,7 +97,10 @@ def opt_command(file: str, passes: str | None, opt_level: int | None,
     """Run IR passes on FILE.mlir (phx IR text; '-' reads stdin)."""
     if passes is not None and opt_level is not None:
         raise click.UsageError("give either -p or -O, not both")
-    pipeline = parse_passes(passes if passes is not None else pipeline_spec(opt_level or 0))
+    # Neither given: no pass (the input printed back, verified), as mlir-opt does.
+    if passes is None:
+        passes = pipeline_spec(opt_level) if opt_level is not None else ""
+    pipeline = parse_passes(passes)
     text, name = read_input(file)
     try:
         module = parse_ir(text, name)

@@ -14,10 +14,12 @@ from collections.abc import Callable
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass, PassPipeline
 
-_O1: tuple[str, ...] = ("phx-canonicalize", "phx-cse", "phx-dce", "prove-in-bounds")
+# The scalar passes, the same at every tier, so that the tiers differ only in how the
+# stream is structured (vtpu-isa.md section 5: one op at a time, pipe-separated, packed,
+# then prefetched and double-buffered) and each tier's ops/cycle measures the same work.
 # Bounds are proven before strength reduction, which turns index expressions into
 # loop-carried values the range analysis does not follow.
-_O2: tuple[str, ...] = (
+SCALAR_PASSES: tuple[str, ...] = (
     "phx-canonicalize", "phx-cse", "phx-licm", "prove-in-bounds",
     "strength-reduce", "phx-canonicalize", "phx-cse", "phx-dce",
 )
@@ -27,14 +29,17 @@ _O2: tuple[str, ...] = (
 # ops of copies for serial loops (more spilled natively: embedding_bag ran 5x slower),
 # 128 for a line of a map's copies (saxpy's 16 x 6 ops gain; the Laplacian's 16 x 14
 # lost to LLVM's own vector loop).
-_O3: tuple[str, ...] = (
-    *_O2, "unroll-inner{factor=16 max_ops=64 lane_max_ops=128}", "prefetch-insert",
+_TIER3: tuple[str, ...] = (
+    *SCALAR_PASSES, "unroll-inner{factor=16 max_ops=64 lane_max_ops=128}", "prefetch-insert",
     "phx-canonicalize", "phx-cse", "phx-licm", "phx-dce",
 )
 
-# The tiers. IR-level passes only (software prefetch included); SIW-level work (pipe
-# assignment, packing, double-buffering) is chosen by the backend from the same -O level.
-TIER_PIPELINES: dict[int, tuple[str, ...]] = {0: (), 1: _O1, 2: _O2, 3: _O3}
+# The tiers' IR passes (software prefetch included); SIW-level work (pipe assignment,
+# packing, double-buffering) is chosen by the backend from the same -O level. An empty
+# custom pipeline (`--passes ''`) compiles the program unoptimised: the reference every
+# tier is tested against.
+TIER_PIPELINES: dict[int, tuple[str, ...]] = {
+    0: SCALAR_PASSES, 1: SCALAR_PASSES, 2: SCALAR_PASSES, 3: _TIER3}
 
 
 def _canonicalize() -> type[ModulePass]:
@@ -125,10 +130,13 @@ def build_pipeline(spec: str, verify_between: bool = False) -> PassPipeline:
                                    callback=verify if verify_between else None)
 
 
-def run_pipeline(module: ModuleOp, opt_level: int, verify_between: bool = False) -> ModuleOp:
+def run_pipeline(module: ModuleOp, opt_level: int, verify_between: bool = False,
+                 spec: str | None = None) -> ModuleOp:
+    """Run ``spec`` (a textual pipeline), or the pipeline of ``opt_level`` when None."""
     from phextcc.ir.context import make_context
 
-    spec = pipeline_spec(opt_level)
+    if spec is None:
+        spec = pipeline_spec(opt_level)
     if spec:
         build_pipeline(spec, verify_between).apply(make_context(), module)
     return module

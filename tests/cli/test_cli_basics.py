@@ -56,3 +56,26 @@ def test_print_pipeline_is_data(phextcc, tmp_path: Path) -> None:
         result = phextcc("unused.phx", f"-O{level}", "--print-pipeline")
         assert result.exit_code == 0
         assert result.output.strip() == ",".join(passes)
+
+
+def test_passes_replace_the_ir_pipeline_of_the_level(phextcc) -> None:
+    from tests.e2e.oracle import EXAMPLES
+
+    laplacian = str(EXAMPLES / "laplacian.phx")
+    optimised = phextcc(laplacian, "--emit", "ir", "-o", "-")
+    unoptimised = phextcc(laplacian, "--passes", "", "--emit", "ir", "-o", "-")
+    only_bounds = phextcc(laplacian, "-p", "prove-in-bounds", "--emit", "ir", "-o", "-")
+    assert optimised.exit_code == unoptimised.exit_code == only_bounds.exit_code == 0
+    assert "in_bounds" in optimised.output and "in_bounds" in only_bounds.output
+    assert "in_bounds" not in unoptimised.output
+    printed = phextcc("unused.phx", "-O3", "-p", "phx-cse,phx-dce", "--print-pipeline")
+    assert printed.output.strip() == "phx-cse,phx-dce"
+
+
+def test_unknown_pass_is_a_usage_error(phextcc) -> None:
+    from tests.e2e.oracle import EXAMPLES
+
+    result = phextcc(str(EXAMPLES / "saxpy.phx"), "-p", "phx-cse,no-such-pass", "-o", "-")
+    assert result.exit_code != 0
+    assert "no-such-pass" in result.output
+    assert "Traceback" not in result.output

@@ -80,19 +80,25 @@ def jit_outcome(program: Program, kernel: str, args: dict[str, Any], sentrons: i
     return "ok", _tensor_bytes(actual)
 
 
-def simulated_ops_per_cycle(programs: list[Program], kernel: str, args: dict[str, Any],
-                            sentrons: int = 1) -> list[float]:
-    """Simulated ops/cycle of each program on the very same arrays (contents restored
-    between runs): the cache model works on real addresses, so fresh copies at other
-    alignments would make cold-cache figures differ by more than the packing does."""
+def simulated_statistics(programs: list[Program], kernel: str, args: dict[str, Any],
+                         sentrons: int = 1) -> list[dict[str, Any]]:
+    """Simulated statistics (as JSON) of each program on the very same arrays (contents
+    restored between runs): the cache model works on real addresses, so fresh copies at
+    other alignments would make cold-cache figures differ by more than the packing does."""
     arrays = copy.deepcopy(args)
     pristine = copy.deepcopy(args)
-    rates: list[float] = []
+    rows: list[dict[str, Any]] = []
     for program in programs:
         for name, value in arrays.items():
             if isinstance(value, np.ndarray):
                 np.copyto(value, pristine[name])
         stats = simulate(program, kernel, arrays, sentrons=sentrons).stats
         assert stats is not None
-        rates.append(float(stats.to_json()["ops_per_cycle"]))
-    return rates
+        rows.append(stats.to_json())
+    return rows
+
+
+def simulated_ops_per_cycle(programs: list[Program], kernel: str, args: dict[str, Any],
+                            sentrons: int = 1) -> list[float]:
+    return [float(row["ops_per_cycle"])
+            for row in simulated_statistics(programs, kernel, args, sentrons)]

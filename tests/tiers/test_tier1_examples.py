@@ -4,35 +4,12 @@ grouping did not (dot_allreduce at -O1 then took more cycles than at -O0)."""
 
 from __future__ import annotations
 
-import copy
-from typing import Any
-
-import numpy as np
 import pytest
 
-from phextcc.backend.program import Program
-from runtime.simulator import simulate
 from tests.e2e import oracle
-from tests.tiers.helpers import full
+from tests.tiers.helpers import full, simulated_statistics
 
 SIZE = 13
-
-
-def _stats(programs: list[Program], kernel: str, args: dict[str, Any], sentrons: int
-           ) -> list[dict[str, Any]]:
-    """Simulated statistics of each program on the very same arrays (restored between
-    runs), so that cold-cache figures compare packings, not array alignments."""
-    arrays = copy.deepcopy(args)
-    pristine = copy.deepcopy(args)
-    rows = []
-    for program in programs:
-        for name, value in arrays.items():
-            if isinstance(value, np.ndarray):
-                np.copyto(value, pristine[name])
-        stats = simulate(program, kernel, arrays, sentrons=sentrons).stats
-        assert stats is not None
-        rows.append(stats.to_json())
-    return rows
 
 
 @pytest.mark.parametrize(("name", "sentrons"), [("saxpy", 1), ("dot_allreduce", 2)])
@@ -40,8 +17,8 @@ def test_O1_overlaps_the_misses_of_one_iteration(name: str, sentrons: int) -> No
     path = str(oracle.EXAMPLES / f"{name}.phx")
     source = (oracle.EXAMPLES / f"{name}.phx").read_text()
     args = oracle.make_arguments(name, SIZE)
-    o0, o1, o2 = _stats([full(source, level, path) for level in (0, 1, 2)], name, args,
-                        sentrons)
+    o0, o1, o2 = simulated_statistics([full(source, level, path) for level in (0, 1, 2)],
+                                      name, args, sentrons)
     # -O0 runs one op per word, each load followed by the op waiting for it; -O1 puts
     # the loads of an iteration first, as -O2 does.
     assert o1["stall_cycles"]["memory"] < o0["stall_cycles"]["memory"]
