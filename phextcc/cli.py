@@ -64,17 +64,33 @@ def main() -> None:
 @click.option("-mattr", "mattr", default=None, help="target features for --emit llvm|asm|obj")
 @click.option("--print-pipeline", is_flag=True,
               help="print the IR pass pipeline that would run (the -O level's or --passes)")
+@click.option("--print-ir-after-all", is_flag=True,
+              help="dump the IR after every pass to stderr")
+@click.option("--time-passes", is_flag=True,
+              help="report the time spent in each pass on stderr")
 @reports_errors
 def compile_command(file: str, opt_level: int, passes: str | None, kernel: str | None,
                     emit: str, output: str | None, mcpu: str | None, mattr: str | None,
-                    print_pipeline: bool) -> None:
+                    print_pipeline: bool, print_ir_after_all: bool, time_passes: bool) -> None:
     """Compile FILE.phx (default: write FILE.siw)."""
-    from phextcc.passes.pipeline import pipeline_spec
+    from phextcc.opt_cli import dump_to_stderr
+    from phextcc.passes.pipeline import PassTimes, pipeline_spec
 
     if print_pipeline:
         click.echo(pipeline_spec(opt_level) if passes is None else passes)
         return
     options = driver.Options(opt_level=opt_level, kernel=kernel, passes=passes)
+    trace = None
+    if print_ir_after_all or time_passes:
+        trace = driver.PassTrace(dump=dump_to_stderr if print_ir_after_all else None,
+                                 times=PassTimes() if time_passes else None)
+    _compile(file, options, trace, emit, output, mcpu, mattr)
+    if trace is not None and trace.times is not None:
+        click.echo(trace.times.report(), err=True)
+
+
+def _compile(file: str, options: driver.Options, trace: driver.PassTrace | None, emit: str,
+             output: str | None, mcpu: str | None, mattr: str | None) -> None:
     source = driver.read_source(file)
     if emit == "ast":
         write_text(output, driver.format_ast(driver.check(source, file)) + "\n")
@@ -82,9 +98,9 @@ def compile_command(file: str, opt_level: int, passes: str | None, kernel: str |
     if emit == "ir":
         from phextcc.ir.context import print_ir
 
-        write_text(output, print_ir(driver.compile_to_ir(source, file, options)))
+        write_text(output, print_ir(driver.compile_to_ir(source, file, options, trace)))
         return
-    program = driver.compile_source(source, file, options)
+    program = driver.compile_source(source, file, options, trace)
     if emit == "siw-asm":
         from phextcc.backend.siw_text import disassemble
 
@@ -97,7 +113,7 @@ def compile_command(file: str, opt_level: int, passes: str | None, kernel: str |
     else:
         from runtime.jit.emit_native import emit_native
 
-        result = emit_native(program, emit, cpu=mcpu, mattr=mattr, opt_level=opt_level)
+        result = emit_native(program, emit, cpu=mcpu, mattr=mattr, opt_level=options.opt_level)
         if isinstance(result, bytes):
             write_bytes(output or str(Path(file).with_suffix(".o")), result)
         else:

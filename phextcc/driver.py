@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the stages import their modules lazily to keep the CLI fast
 
     from phextcc.backend.program import Program
     from phextcc.frontend.ast import TypedProgram
+    from phextcc.passes.pipeline import PassTimes
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,15 @@ class Options:
     # A custom IR pipeline replacing the -O level's (the SIW tier still follows
     # opt_level); '' runs no IR pass: the unoptimised program.
     passes: str | None = None
+
+
+@dataclass
+class PassTrace:
+    """What to observe of the IR passes (``--print-ir-after-all``, ``--time-passes``):
+    ``dump`` gets (pass label, IR text) after each pass, ``times`` each pass's time."""
+
+    dump: Callable[[str, str], None] | None = None
+    times: PassTimes | None = None
 
 
 @contextlib.contextmanager
@@ -127,13 +137,17 @@ def select_kernel(module: ModuleOp, kernel: str | None) -> ModuleOp:
     return module
 
 
-def optimise(module: ModuleOp, options: Options) -> ModuleOp:
+def optimise(module: ModuleOp, options: Options, trace: PassTrace | None = None) -> ModuleOp:
     """Run the IR pipeline of the chosen -O level, or the custom one of ``--passes``
-    (tier passes live in phextcc/passes)."""
-    from phextcc.passes.pipeline import run_pipeline
+    (tier passes live in phextcc/passes); ``trace`` observes each pass."""
+    from phextcc.passes.pipeline import build_pipeline, pipeline_spec, run_passes, run_pipeline
 
     with stage("optimisation"):
-        return run_pipeline(module, options.opt_level, spec=options.passes)
+        if trace is None:
+            return run_pipeline(module, options.opt_level, spec=options.passes)
+        spec = pipeline_spec(options.opt_level) if options.passes is None else options.passes
+        passes = build_pipeline(spec).passes if spec else ()
+        return run_passes(module, passes, dump=trace.dump, times=trace.times)
 
 
 def codegen(module: ModuleOp, options: Options, source_name: str) -> Program:
@@ -143,15 +157,17 @@ def codegen(module: ModuleOp, options: Options, source_name: str) -> Program:
         return compile_module(module, opt_level=options.opt_level, source_name=source_name)
 
 
-def compile_to_ir(source: str, filename: str, options: Options) -> ModuleOp:
+def compile_to_ir(source: str, filename: str, options: Options,
+                  trace: PassTrace | None = None) -> ModuleOp:
     typed = check(source, filename)
     module = lower(typed, filename)
     module = select_kernel(module, options.kernel)
-    return optimise(module, options)
+    return optimise(module, options, trace)
 
 
-def compile_source(source: str, filename: str, options: Options) -> Program:
-    module = compile_to_ir(source, filename, options)
+def compile_source(source: str, filename: str, options: Options,
+                   trace: PassTrace | None = None) -> Program:
+    module = compile_to_ir(source, filename, options, trace)
     return codegen(module, options, filename)
 
 

@@ -10,38 +10,14 @@ Also runnable as `python -m phextcc.opt_cli`.
 from __future__ import annotations
 
 import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
-from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import ArgSpecParseError, ParseError, VerifyException
 
-from phextcc.ir.context import make_context, parse_ir, print_ir
-from phextcc.passes.pipeline import build_pipeline, pipeline_spec
-
-
-@dataclass
-class PassTimes:
-    """Wall time per pass, in pipeline order (a pass may appear more than once)."""
-
-    entries: list[tuple[str, float]] = field(default_factory=list)
-
-    def report(self) -> str:
-        total = sum(seconds for _, seconds in self.entries)
-        lines = ["===-- pass execution timing report --===",
-                 f"  total: {total * 1000:.3f} ms"]
-        for name, seconds in self.entries:
-            share = 100.0 * seconds / total if total > 0 else 0.0
-            lines.append(f"  {seconds * 1000:10.3f} ms {share:5.1f}%  {name}")
-        return "\n".join(lines)
-
-
-def pass_label(pass_: ModulePass) -> str:
-    """The pass as written in a pipeline, options included."""
-    return str(pass_.pipeline_pass_spec())
+from phextcc.ir.context import parse_ir, print_ir
+from phextcc.passes.pipeline import PassTimes, build_pipeline, pipeline_spec, run_passes
 
 
 def parse_passes(spec: str) -> tuple[ModulePass, ...]:
@@ -54,22 +30,10 @@ def parse_passes(spec: str) -> tuple[ModulePass, ...]:
         raise click.ClickException(f"bad pass pipeline '{spec}': {exc}") from exc
 
 
-def run_passes(module: ModuleOp, passes: tuple[ModulePass, ...], print_after_all: bool = False,
-               times: PassTimes | None = None) -> ModuleOp:
-    """Apply `passes` to `module` in order, verifying after every pass."""
-    ctx = make_context()
-    for pass_ in passes:
-        start = time.perf_counter()
-        pass_.apply(ctx, module)
-        elapsed = time.perf_counter() - start
-        module.verify()
-        label = pass_label(pass_)
-        if times is not None:
-            times.entries.append((label, elapsed))
-        if print_after_all:
-            click.echo(f"// -----// IR Dump After {label} //----- //", err=True)
-            click.echo(print_ir(module), err=True, nl=False)
-    return module
+def dump_to_stderr(label: str, module_text: str) -> None:
+    """``--print-ir-after-all``: the IR after one pass, in mlir-opt's framing."""
+    click.echo(f"// -----// IR Dump After {label} //----- //", err=True)
+    click.echo(module_text, err=True, nl=False)
 
 
 def read_input(path: str) -> tuple[str, str]:
@@ -108,7 +72,8 @@ def opt_command(file: str, passes: str | None, opt_level: int | None,
     except (ParseError, VerifyException) as exc:
         raise click.ClickException(f"invalid IR in {name}:\n{exc}") from exc
     times = PassTimes() if time_passes else None
-    run_passes(module, pipeline, print_ir_after_all, times)
+    run_passes(module, pipeline, dump=dump_to_stderr if print_ir_after_all else None,
+               times=times)
     result = print_ir(module, debuginfo=debuginfo)
     if output == "-":
         click.echo(result, nl=False)

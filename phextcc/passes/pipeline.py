@@ -9,7 +9,9 @@ docs/passes.md for what each pass does and must never do.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass, PassPipeline
@@ -139,4 +141,47 @@ def run_pipeline(module: ModuleOp, opt_level: int, verify_between: bool = False,
         spec = pipeline_spec(opt_level)
     if spec:
         build_pipeline(spec, verify_between).apply(make_context(), module)
+    return module
+
+
+@dataclass
+class PassTimes:
+    """Wall time per pass, in pipeline order (a pass may appear more than once)."""
+
+    entries: list[tuple[str, float]] = field(default_factory=list)
+
+    def report(self) -> str:
+        total = sum(seconds for _, seconds in self.entries)
+        lines = ["===-- pass execution timing report --===",
+                 f"  total: {total * 1000:.3f} ms"]
+        for name, seconds in self.entries:
+            share = 100.0 * seconds / total if total > 0 else 0.0
+            lines.append(f"  {seconds * 1000:10.3f} ms {share:5.1f}%  {name}")
+        return "\n".join(lines)
+
+
+def pass_label(pass_: ModulePass) -> str:
+    """The pass as written in a pipeline, options included."""
+    return str(pass_.pipeline_pass_spec())
+
+
+def run_passes(module: ModuleOp, passes: tuple[ModulePass, ...], *,
+               dump: Callable[[str, str], None] | None = None,
+               times: PassTimes | None = None) -> ModuleOp:
+    """Apply ``passes`` in order, verifying the module after every pass; ``dump`` gets
+    (pass label, IR text) after each one (``--print-ir-after-all``), ``times`` the wall
+    time of each (``--time-passes``)."""
+    from phextcc.ir.context import make_context, print_ir
+
+    ctx = make_context()
+    for pass_ in passes:
+        start = time.perf_counter()
+        pass_.apply(ctx, module)
+        elapsed = time.perf_counter() - start
+        module.verify()
+        label = pass_label(pass_)
+        if times is not None:
+            times.entries.append((label, elapsed))
+        if dump is not None:
+            dump(label, print_ir(module))
     return module

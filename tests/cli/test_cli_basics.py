@@ -79,3 +79,16 @@ def test_unknown_pass_is_a_usage_error(phextcc) -> None:
     assert result.exit_code != 0
     assert "no-such-pass" in result.output
     assert "Traceback" not in result.output
+
+
+def test_compile_prints_the_ir_after_each_pass_and_times_them(phextcc) -> None:
+    from phextcc.passes.pipeline import TIER_PIPELINES
+    from tests.e2e.oracle import EXAMPLES
+
+    result = phextcc(str(EXAMPLES / "dot.phx"), "-O3", "--print-ir-after-all",
+                     "--time-passes", "--emit", "siw-asm", "-o", "-")
+    assert result.exit_code == 0
+    assert result.output.count("IR Dump After") == len(TIER_PIPELINES[3])
+    assert "IR Dump After unroll-inner" in result.output
+    assert "pass execution timing report" in result.output
+    assert ".kernel dot" in result.output
