@@ -5,8 +5,12 @@ tier (``PACKERS``) groups them into words over the block's dependence DAG (tier 
 op per word; tier 1: pipe separation by dependences; tiers 2-3: list scheduling with
 latencies), each op in
 the slot of its pipe and NOPs in the idle slots. Blocks are laid out
-in region order; a conditional branch whose fall-through successor is not the next
-block gets a DJMP after it, and a jump to the next block is dropped. Branch targets
+in region order, except that a block holding nothing but a jump is not laid out at all:
+every branch to it goes straight to the jump's destination (jump threading), so that a
+loop guard whose exit edge was split into such a block falls through into its loop
+instead of taking a forward branch, predicted wrong, over a DJMP. A conditional branch
+whose fall-through successor is not the next block gets a DJMP after it, and a jump to
+the next block is dropped. Branch targets
 are absolute SIW indices in the stream (kernels are laid out one after another).
 Register copies onto themselves (coalesced by allocation) and ``siw.undef`` emit
 nothing. DLDC constants are interned in the program's constant pool.
@@ -111,6 +115,67 @@ class ProgramBuilder:
         self.program.locations.append(location)
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Where a block's successors are, as emitted: ``next`` is the block laid out right
+    after it, ``destination`` maps a successor to the block control really reaches."""
+
+    next: Block | None
+    threads: dict[Block, Block]
+
+    def destination(self, block: Block) -> Block:
+        return self.threads.get(block, block)
+
+
+def _is_self_copy(op: Operation) -> bool:
+    return (isinstance(op, SiwOp) and op.info.family in isa.COPY_FAMILIES
+            and [register_number(v) for v in op.args] == [register_number(v) for v in op.res])
+
+
+def _jump_only(block: Block) -> JumpOp | None:
+    """The block's jump when the block emits nothing else (its copies were coalesced)."""
+    ops = [op for op in block.ops if not isinstance(op, UndefOp) and not _is_self_copy(op)]
+    return ops[0] if len(ops) == 1 and isinstance(ops[0], JumpOp) else None
+
+
+def _jump_threads(blocks: list[Block]) -> dict[Block, Block]:
+    """Each jump-only block (but the entry) -> the first block along its chain of jumps
+    that does something (a chain closing on itself stops where it repeats)."""
+    threads: dict[Block, Block] = {}
+    for block in blocks[1:]:
+        seen = {block}
+        target = block
+        while (jump := _jump_only(target)) is not None and jump.dest not in seen:
+            target = jump.dest
+            seen.add(target)
+        if target is not block:
+            threads[block] = target
+    return threads
+
+
+def _successor_blocks(block: Block) -> list[Block]:
+    last = block.last_op
+    if isinstance(last, BranchOp):
+        return [last.taken, last.fallthrough]
+    if isinstance(last, JumpOp):
+        return [last.dest]
+    return []
+
+
+def _laid_out(blocks: list[Block], threads: dict[Block, Block]) -> list[Block]:
+    """The blocks to emit: threaded jump-only blocks go unless something still reaches
+    them (the entry, a chain's repeat, or a block falling into them without a jump)."""
+    reached = {threads.get(target, target) for block in blocks
+               for target in _successor_blocks(block)}
+    kept = []
+    for position, block in enumerate(blocks):
+        falls_in = position > 0 and not isinstance(
+            blocks[position - 1].last_op, (BranchOp, JumpOp, HaltOp))
+        if block not in threads or block in reached or falls_in:
+            kept.append(block)
+    return kept
+
+
 def source_location(op: Operation) -> SourceLoc | None:
     loc = op.location
     if isinstance(loc, FileLineColLoc) and loc.line.data >= 1:
@@ -139,8 +204,7 @@ def _operand_values(info: OpInfo, uses: list[int], defs: list[int], imms: list[i
     return args
 
 
-def _emit_op(builder: ProgramBuilder, op: Operation, next_block: Block | None
-             ) -> list[_Pending]:
+def _emit_op(builder: ProgramBuilder, op: Operation, layout: _Layout) -> list[_Pending]:
     assert isinstance(op, SiwOp)
     info = op.info
     uses = [register_number(v) for v in op.args]
@@ -160,22 +224,24 @@ def _row(op: Operation) -> int | None:
     return row.data if isinstance(row, IntAttr) else None
 
 
-def _emit_branch(builder: ProgramBuilder, op: Operation, next_block: Block | None
-                 ) -> list[_Pending]:
+def _emit_branch(builder: ProgramBuilder, op: Operation, layout: _Layout) -> list[_Pending]:
     assert isinstance(op, BranchOp)
     info = op.info
     uses = [register_number(v) for v in op.args]
-    negated = isa.negated_branch(info) if op.taken is next_block else None
-    if negated is not None and op.fallthrough is not next_block:
+    taken, fallthrough = layout.destination(op.taken), layout.destination(op.fallthrough)
+    if taken is fallthrough:
+        return [] if taken is layout.next else [_jump_to(taken, source_location(op))]
+    negated = isa.negated_branch(info) if taken is layout.next else None
+    if negated is not None:
         # Taken into the next block: branch on the negated test to the other successor
         # and fall through instead (a forward taken branch is predicted wrong, and the
         # jump the fall-through would need costs a word).
         return [_Pending(negated, _operand_values(negated, uses, [], []),
-                         source_location(op), op.fallthrough, row=_row(op))]
+                         source_location(op), fallthrough, row=_row(op))]
     pending = [_Pending(info, _operand_values(info, uses, [], []), source_location(op),
-                        op.taken, row=_row(op))]
-    if op.fallthrough is not next_block:
-        pending.append(_jump_to(op.fallthrough, source_location(op)))
+                        taken, row=_row(op))]
+    if fallthrough is not layout.next:
+        pending.append(_jump_to(fallthrough, source_location(op)))
     return pending
 
 
@@ -183,25 +249,23 @@ def _jump_to(block: Block, location: SourceLoc | None) -> _Pending:
     return _Pending(isa.BY_MNEMONIC["DJMP"], [0], location, block)
 
 
-def _emit_jump(builder: ProgramBuilder, op: Operation, next_block: Block | None
-               ) -> list[_Pending]:
+def _emit_jump(builder: ProgramBuilder, op: Operation, layout: _Layout) -> list[_Pending]:
     assert isinstance(op, JumpOp)
-    if op.dest is next_block:
+    dest = layout.destination(op.dest)
+    if dest is layout.next:
         return []
-    return [_jump_to(op.dest, source_location(op))]
+    return [_jump_to(dest, source_location(op))]
 
 
-def _emit_halt(builder: ProgramBuilder, op: Operation, next_block: Block | None
-               ) -> list[_Pending]:
+def _emit_halt(builder: ProgramBuilder, op: Operation, layout: _Layout) -> list[_Pending]:
     return [_Pending(isa.BY_MNEMONIC["DHALT"], [], source_location(op))]
 
 
-def _emit_nothing(builder: ProgramBuilder, op: Operation, next_block: Block | None
-                  ) -> list[_Pending]:
+def _emit_nothing(builder: ProgramBuilder, op: Operation, layout: _Layout) -> list[_Pending]:
     return []
 
 
-Emitter = Callable[[ProgramBuilder, Operation, Block | None], list[_Pending]]
+Emitter = Callable[[ProgramBuilder, Operation, _Layout], list[_Pending]]
 
 EMITTERS: dict[type[Operation], Emitter] = {
     SiwOp: _emit_op,
@@ -212,14 +276,13 @@ EMITTERS: dict[type[Operation], Emitter] = {
 }
 
 
-def _block_ops(builder: ProgramBuilder, block: Block, next_block: Block | None
-               ) -> list[_Pending]:
+def _block_ops(builder: ProgramBuilder, block: Block, layout: _Layout) -> list[_Pending]:
     pending: list[_Pending] = []
     for op in block.ops:
         emitter = EMITTERS.get(type(op))
         if emitter is None:
             raise EmissionError(f"cannot emit {op.name}")
-        pending.extend(emitter(builder, op, next_block))
+        pending.extend(emitter(builder, op, layout))
     return pending
 
 
@@ -255,9 +318,11 @@ def emit_kernel(builder: ProgramBuilder, kernel: FuncOp, opt_level: int = 0
     (entry, length)."""
     pack = packer_for(opt_level)
     entry = len(builder.program.words)
-    blocks = list(kernel.body.blocks)
-    block_ops = [_block_ops(builder, block, blocks[position + 1] if position + 1 < len(blocks)
-                            else None) for position, block in enumerate(blocks)]
+    threads = _jump_threads(list(kernel.body.blocks))
+    blocks = _laid_out(list(kernel.body.blocks), threads)
+    block_ops = [_block_ops(builder, block, _Layout(
+        blocks[position + 1] if position + 1 < len(blocks) else None, threads))
+        for position, block in enumerate(blocks)]
     if opt_level >= RENAME_FROM_TIER:
         successors = _successors(blocks, block_ops)
         live_in, live_out = block_liveness(block_ops, successors)

@@ -119,6 +119,59 @@ def test_a_branch_taken_into_the_next_block_is_negated_to_fall_through() -> None
     assert program.words[4].d.args[0] == 2
 
 
+def test_a_branch_into_a_block_holding_only_a_jump_goes_to_the_jump_s_destination() -> None:
+    """A loop guard whose exit edge was split into a jump-only block: the block is not
+    laid out, the guard branches to the exit on the negated test and falls into the
+    loop (no forward taken branch, no DJMP)."""
+    entry, exit_edge, loop, done = Block(), Block(), Block(), Block()
+    flag = SiwOp("DMOVI", [], [1])
+    entry.add_ops([flag, BranchOp("DBNZ", [flag.res[0]], loop, exit_edge)])
+    exit_edge.add_op(JumpOp(done))
+    loop.add_ops([SiwOp("DMOVI", [], [2]), JumpOp(done)])
+    done.add_op(HaltOp())
+    program = program_from_siw(_kernel([entry, exit_edge, loop, done]))
+    names = [w.d.info.mnemonic for w in program.words]
+    assert names == ["DMOVI", "DBZ", "DMOVI", "DHALT"]
+    assert program.words[1].d.args[1] == 3  # DBZ -> done, past the loop
+
+
+def test_a_chain_of_jumps_is_followed_and_a_cycle_of_them_kept() -> None:
+    entry, first, second, spin = Block(), Block(), Block(), Block()
+    flag = SiwOp("DMOVI", [], [0])
+    entry.add_ops([flag, BranchOp("DBNZ", [flag.res[0]], spin, first)])
+    first.add_op(JumpOp(second))
+    second.add_op(JumpOp(entry))
+    spin.add_op(JumpOp(spin))  # jumps only to itself: still reached, still laid out
+    program = program_from_siw(_kernel([entry, first, second, spin]))
+    names = [w.d.info.mnemonic for w in program.words]
+    assert names == ["DMOVI", "DBZ", "DJMP"]
+    assert program.words[1].d.args[1] == 0  # DBZ -> entry, through both jumps
+    assert program.words[2].d.args[0] == 2  # the spin loop
+
+
+def test_no_example_branches_over_a_lone_jump() -> None:
+    """At every tier: no conditional branch to word i + 2 over a word that only jumps
+    (the pattern jump threading removes)."""
+    from pathlib import Path
+
+    from phextcc import driver
+    from tests.e2e.oracle import EXAMPLES
+
+    for path in sorted(EXAMPLES.glob("*.phx")):
+        for level in (0, 3):
+            program = driver.compile_source(Path(path).read_text(), str(path),
+                                            driver.Options(opt_level=level))
+            words = program.words
+            for index, word in enumerate(words[:-2]):
+                family = word.d.info.family
+                if family not in ("DBR", "DBZ", "DBNZ"):
+                    continue
+                over = words[index + 1]
+                lone_jump = over.d.info.family == "DJMP" and over.s.is_nop and over.c.is_nop
+                assert not (lone_jump and word.d.args[-1] == index + 2), \
+                    f"{path.name} -O{level}: word {index}"
+
+
 @pytest.mark.parametrize(("mnemonic", "negated"), [
     ("DBR.lt.i64", "DBR.ge.i64"), ("DBR.le.i32", "DBR.gt.i32"), ("DBR.eq.f64", "DBR.ne.f64"),
     ("DBR.lt.f32", None), ("DBZ", "DBNZ"), ("DJMP", None)])

@@ -83,9 +83,12 @@ def jit_outcome(program: Program, kernel: str, args: dict[str, Any], sentrons: i
 def simulated_statistics(programs: list[Program], kernel: str, args: dict[str, Any],
                          sentrons: int = 1) -> list[dict[str, Any]]:
     """Simulated statistics (as JSON) of each program on the very same arrays (contents
-    restored between runs): the cache model works on real addresses, so fresh copies at
-    other alignments would make cold-cache figures differ by more than the packing does."""
-    arrays = copy.deepcopy(args)
+    restored between runs), aligned as the benchmark aligns them: the cache model works
+    on real addresses, so copies at other alignments would make cold-cache figures
+    differ by more than the packing does, and differ from run to run."""
+    from runtime.bench.measure import aligned_arguments
+
+    arrays = aligned_arguments(args)
     pristine = copy.deepcopy(args)
     rows: list[dict[str, Any]] = []
     for program in programs:
