@@ -140,14 +140,12 @@ def select_kernel(module: ModuleOp, kernel: str | None) -> ModuleOp:
 def optimise(module: ModuleOp, options: Options, trace: PassTrace | None = None) -> ModuleOp:
     """Run the IR pipeline of the chosen -O level, or the custom one of ``--passes``
     (tier passes live in phextcc/passes); ``trace`` observes each pass."""
-    from phextcc.passes.pipeline import build_pipeline, pipeline_spec, run_passes, run_pipeline
+    from phextcc.passes.pipeline import run_pipeline
 
     with stage("optimisation"):
-        if trace is None:
-            return run_pipeline(module, options.opt_level, spec=options.passes)
-        spec = pipeline_spec(options.opt_level) if options.passes is None else options.passes
-        passes = build_pipeline(spec).passes if spec else ()
-        return run_passes(module, passes, dump=trace.dump, times=trace.times)
+        return run_pipeline(module, options.opt_level, spec=options.passes,
+                            dump=trace.dump if trace else None,
+                            times=trace.times if trace else None)
 
 
 def codegen(module: ModuleOp, options: Options, source_name: str) -> Program:

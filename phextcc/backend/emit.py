@@ -207,10 +207,10 @@ def _operand_values(info: OpInfo, uses: list[int], defs: list[int], imms: list[i
 def _emit_op(builder: ProgramBuilder, op: Operation, layout: _Layout) -> list[_Pending]:
     assert isinstance(op, SiwOp)
     info = op.info
+    if _is_self_copy(op):
+        return []
     uses = [register_number(v) for v in op.args]
     defs = [register_number(v) for v in op.res]
-    if info.family in isa.COPY_FAMILIES and uses == defs:
-        return []
     imms = list(op.immediates)
     for index, operand in enumerate(immediate_operands(info)):
         if operand.kind is Kind.POOL:

@@ -133,14 +133,19 @@ def build_pipeline(spec: str, verify_between: bool = False) -> PassPipeline:
 
 
 def run_pipeline(module: ModuleOp, opt_level: int, verify_between: bool = False,
-                 spec: str | None = None) -> ModuleOp:
-    """Run ``spec`` (a textual pipeline), or the pipeline of ``opt_level`` when None."""
+                 spec: str | None = None, *, dump: Callable[[str, str], None] | None = None,
+                 times: PassTimes | None = None) -> ModuleOp:
+    """Run ``spec`` (a textual pipeline), or the pipeline of ``opt_level`` when None.
+    Observing the passes (``dump``, ``times``: see `run_passes`) verifies between them."""
     from phextcc.ir.context import make_context
 
     if spec is None:
         spec = pipeline_spec(opt_level)
-    if spec:
-        build_pipeline(spec, verify_between).apply(make_context(), module)
+    if not spec:
+        return module
+    if dump is not None or times is not None:
+        return run_passes(module, build_pipeline(spec).passes, dump=dump, times=times)
+    build_pipeline(spec, verify_between).apply(make_context(), module)
     return module
 
 

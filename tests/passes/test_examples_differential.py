@@ -15,7 +15,7 @@ import pytest
 from phextcc import driver
 from phextcc.backend.codegen import compile_module
 from phextcc.backend.program import Program
-from phextcc.passes.pipeline import build_pipeline, pipeline_spec
+from phextcc.passes.pipeline import run_pipeline
 from tests.e2e.oracle import EXAMPLES, make_arguments
 
 SIZES = (0, 1, 2)
@@ -26,14 +26,9 @@ SLOW_SIZES = (3, 6)
 def compiled(path: str, opt_level: int, spec: str | None = None) -> Program:
     """Compile like the driver, but verifying the IR after every pass; ``spec`` replaces
     the pipeline of the -O level ('' compiles the program unoptimised)."""
-    from phextcc.ir.context import make_context
-
     source = Path(path).read_text()
     module = driver.lower(driver.check(source, path), path)
-    if spec is None:
-        spec = pipeline_spec(opt_level)
-    if spec:
-        build_pipeline(spec, verify_between=True).apply(make_context(), module)
+    run_pipeline(module, opt_level, verify_between=True, spec=spec)
     return compile_module(module, opt_level=opt_level, source_name=path)
 
 

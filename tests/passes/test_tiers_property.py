@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 
 from phextcc import driver
 from phextcc.diagnostics import CompileError
-from phextcc.passes.pipeline import build_pipeline, pipeline_spec
+from phextcc.passes.pipeline import run_pipeline
 
 from .program_gen import arguments, kernels
 
@@ -27,13 +27,8 @@ THOROUGH = settings(max_examples=300, deadline=None,
 def compile_at(source: str, opt_level: int, spec: str | None = None) -> Any:
     """The source at -O``opt_level``; ``spec`` replaces its IR pipeline ('' for none)."""
     from phextcc.backend.codegen import compile_module
-    from phextcc.ir.context import make_context
-
     module = driver.lower(driver.check(source, "gen.phx"), "gen.phx")
-    if spec is None:
-        spec = pipeline_spec(opt_level)
-    if spec:
-        build_pipeline(spec, verify_between=True).apply(make_context(), module)
+    run_pipeline(module, opt_level, verify_between=True, spec=spec)
     return compile_module(module, opt_level=opt_level, source_name="gen.phx")
 
 
