@@ -6,7 +6,10 @@ lock-free and built from atomics:
 - a mailbox per ordered pair (src, dst) is a single-producer single-consumer FIFO made
   of malloc'd chunks of CHUNK_MESSAGES messages: the sender never blocks (it links a new
   chunk when one fills) and publishes each message with a release store of its count;
-  the receiver acquires the count, reads, and frees chunks it has left;
+  the receiver acquires the count, reads, and frees chunks it has left. The receiver
+  keeps the count it last acquired on its own cache line and reads the sender's line
+  only when it has taken every message that count covers, so a receiver that is behind
+  costs the sender no cache-line transfers;
 - the barrier is a sense-counting barrier (arrival counter + generation);
 - CREDUCE/CCAST write their value to a per-sentron slot, meet at the barrier, fold the
   slots in sentron order 0, 1, 2, ... (so every sentron computes the same, deterministic
@@ -14,7 +17,9 @@ lock-free and built from atomics:
   sentrons that meet in different collectives fail with COLLECTIVE_MISMATCH;
 - a blocked sentron spins with ``sched_yield``; it declares a deadlock when no C-pipe
   event happened anywhere for TIMEOUT_NS while every unfinished sentron is blocked, and
-  any sentron that fails stops the others (ABORT), so a launch never hangs.
+  any sentron that fails stops the others (ABORT), so a launch never hangs. Each
+  sentron counts its events in a counter on its own cache line (a plain increment, no
+  locked instruction on the message path); a blocked sentron reads their sum.
 """
 
 from __future__ import annotations
@@ -24,11 +29,12 @@ from collections.abc import Callable
 from llvmlite import ir
 
 from phextcc.backend.isa import RedOp, Type
-from runtime.jit.irtypes import I8, I32, I64, PTR, VOID, from_bits, to_bits
+from runtime.jit.irtypes import I1, I8, I32, I64, PTR, VOID, from_bits, to_bits
 from runtime.jit.layout import (
     CHUNK_BYTES,
     CHUNK_MESSAGES,
     MAILBOX_SLOTS,
+    PROGRESS_SLOTS,
     CtxField,
     ErrorCode,
     MailboxField,
@@ -51,9 +57,9 @@ def _atomic_load(b: ir.IRBuilder, address: ir.Value, ordering: str = SEQ) -> ir.
 
 
 def _atomic_store(b: ir.IRBuilder, value: ir.Value, address: ir.Value, ordering: str) -> None:
-    # An atomic exchange whose result is dropped: llvmlite's store_atomic needs typed
-    # pointers, and x86 turns either into one locked or plain store.
-    b.atomic_rmw("xchg", address, value, ordering)
+    # IRBuilder.store_atomic reads the pointee type of ``address``, which opaque pointers
+    # do not have, so the instruction is made here (a release store is a plain x86 mov).
+    b._insert(ir.instructions.StoreAtomicInstr(b.block, value, address, ordering, 8))
 
 
 def _atomic_add(b: ir.IRBuilder, address: ir.Value, amount: int) -> ir.Value:
@@ -102,6 +108,25 @@ class CpipeRuntime:
     def shared(self, b: ir.IRBuilder, ctx: ir.Value, which: SharedField) -> ir.Value:
         return _slot(b, self.ctx_load(b, ctx, CtxField.SHARED, PTR), int(which))
 
+    def count_event(self, b: ir.IRBuilder, ctx: ir.Value) -> None:
+        """One more completed C-pipe event of this sentron (only it writes its counter)."""
+        counters = b.load(self.shared(b, ctx, SharedField.PROGRESS), typ=PTR)
+        mine = _slot(b, counters, b.mul(self.ctx_load(b, ctx, CtxField.SID),
+                                        ir.Constant(I64, PROGRESS_SLOTS)))
+        _atomic_store(b, b.add(_atomic_load(b, mine, "monotonic"), ir.Constant(I64, 1)),
+                      mine, "release")
+
+    def total_progress(self, fn: ir.Function, b: ir.IRBuilder, ctx: ir.Value) -> ir.Value:
+        """The sum of every sentron's event counter."""
+        counters = b.load(self.shared(b, ctx, SharedField.PROGRESS), typ=PTR)
+        num = b.load(self.shared(b, ctx, SharedField.NUM), typ=I64)
+
+        def body(bb: ir.IRBuilder, index: ir.Value, acc: ir.Value) -> ir.Value:
+            counter = _slot(bb, counters, bb.mul(index, ir.Constant(I64, PROGRESS_SLOTS)))
+            return bb.add(acc, _atomic_load(bb, counter, "acquire"))
+
+        return self._loop(fn, b, num, ir.Constant(I64, 0), ir.Constant(I64, 0), body)
+
     # -- time and waiting ---------------------------------------------------
     def _define_now(self) -> ir.Function:
         fn, b = self._internal("cp_now_ns", I64, [])
@@ -127,7 +152,7 @@ class CpipeRuntime:
         b.ret(b.select(is_deadlock, ir.Constant(I32, ErrorCode.DEADLOCK),
                        ir.Constant(I32, ErrorCode.ABORTED)))
         b.position_at_end(running)
-        progress = _atomic_load(b, self.shared(b, ctx, SharedField.PROGRESS))
+        progress = self.total_progress(fn, b, ctx)
         now = b.call(self.now_ns, [])
         last = _slot(b, state, 0)
         since = _slot(b, state, 1)
@@ -165,25 +190,28 @@ class CpipeRuntime:
         block = fn.append_basic_block("block")
         spin = fn.append_basic_block("spin")
         again = fn.append_basic_block("again")
+        is_ready = ready(b)  # may add blocks: the branch leaves the one it ends in
         entry = b.block
-        b.cbranch(ready(b), done, block)
+        b.cbranch(is_ready, done, block)
         b.position_at_end(block)
         self.ctx_store(b, ctx, CtxField.WAIT_OP, opcode)
         self.ctx_store(b, ctx, CtxField.WAIT_PEER, peer)
         self.ctx_store(b, ctx, CtxField.WAIT_WORD, word)
         _atomic_add(b, self.shared(b, ctx, SharedField.WAITING), 1)
-        b.store(_atomic_load(b, self.shared(b, ctx, SharedField.PROGRESS)), _slot(b, state, 0))
+        b.store(self.total_progress(fn, b, ctx), _slot(b, state, 0))
         b.store(b.call(self.now_ns, []), _slot(b, state, 1))
         b.branch(spin)
         b.position_at_end(spin)
         woke = fn.append_basic_block("woke")
-        b.cbranch(ready(b), woke, again)
+        is_ready = ready(b)
+        spun = b.block
+        b.cbranch(is_ready, woke, again)
         b.position_at_end(again)
         code = b.call(self.wait_step, [ctx, state])
         b.cbranch(b.icmp_unsigned("==", code, ir.Constant(I32, 0)), spin, woke)
         b.position_at_end(woke)
         result = b.phi(I32)
-        result.add_incoming(ir.Constant(I32, 0), spin)
+        result.add_incoming(ir.Constant(I32, 0), spun)
         result.add_incoming(code, again)
         _atomic_add(b, self.shared(b, ctx, SharedField.WAITING), -1)
         b.branch(done)
@@ -199,7 +227,7 @@ class CpipeRuntime:
         fn, b = self._internal("cp_finish", VOID, [PTR, I32])
         ctx, code = fn.args
         _atomic_add(b, self.shared(b, ctx, SharedField.FINISHED), 1)
-        _atomic_add(b, self.shared(b, ctx, SharedField.PROGRESS), 1)
+        self.count_event(b, ctx)
         failed = fn.append_basic_block("failed")
         out = fn.append_basic_block("out")
         real_error = b.and_(b.icmp_unsigned("!=", code, ir.Constant(I32, 0)),
@@ -227,7 +255,7 @@ class CpipeRuntime:
         b.position_at_end(last)
         _atomic_store(b, ir.Constant(I64, 0), self.shared(b, ctx, SharedField.BAR_COUNT), SEQ)
         _atomic_add(b, self.shared(b, ctx, SharedField.BAR_GEN), 1)
-        _atomic_add(b, self.shared(b, ctx, SharedField.PROGRESS), 1)
+        self.count_event(b, ctx)
         b.ret(ir.Constant(I32, 0))
         b.position_at_end(wait)
 
@@ -278,7 +306,7 @@ class CpipeRuntime:
         target.add_incoming(fresh, grow)
         b.store(b.load(message, typ=MESSAGE), self._message_slot(b, target, index))
         _atomic_store(b, b.add(count, ir.Constant(I64, 1)), published, "release")
-        _atomic_add(b, self.shared(b, ctx, SharedField.PROGRESS), 1)
+        self.count_event(b, ctx)
         b.ret_void()
         return fn
 
@@ -289,11 +317,28 @@ class CpipeRuntime:
         box = self._mailbox(b, ctx, src, self.ctx_load(b, ctx, CtxField.SID))
         published = _slot(b, box, int(MailboxField.PUBLISHED))
         consumed = _slot(b, box, int(MailboxField.CONSUMED))
+        seen = _slot(b, box, int(MailboxField.SEEN))
         head = _slot(b, box, int(MailboxField.HEAD_CHUNK))
         count = b.load(consumed, typ=I64)
 
         def arrived(bb: ir.IRBuilder) -> ir.Value:
-            return bb.icmp_unsigned(">", _atomic_load(bb, published, "acquire"), count)
+            # Messages below SEEN were acquired already; only past it is the sender's
+            # count read again.
+            known = bb.load(seen, typ=I64)
+            waiting = fn.append_basic_block("read_published")
+            decided = fn.append_basic_block("decided")
+            before = bb.block
+            bb.cbranch(bb.icmp_unsigned(">", known, count), decided, waiting)
+            bb.position_at_end(waiting)
+            latest = _atomic_load(bb, published, "acquire")
+            bb.store(latest, seen)
+            fresh = bb.icmp_unsigned(">", latest, count)
+            bb.branch(decided)
+            bb.position_at_end(decided)
+            ready = bb.phi(I1)
+            ready.add_incoming(ir.Constant(I1, 1), before)
+            ready.add_incoming(fresh, waiting)
+            return ready
 
         code = self.wait_until(fn, b, ctx, arrived, opcode, src, word)
         failed = fn.append_basic_block("failed")
@@ -320,7 +365,7 @@ class CpipeRuntime:
         current.add_incoming(following, advance)
         b.store(b.load(self._message_slot(b, current, index), typ=MESSAGE), message)
         b.store(b.add(count, ir.Constant(I64, 1)), consumed)
-        _atomic_add(b, self.shared(b, ctx, SharedField.PROGRESS), 1)
+        self.count_event(b, ctx)
         b.ret(ir.Constant(I32, 0))
         return fn
 

@@ -31,9 +31,12 @@ from runtime.errors import (
 from runtime.jit.callpath import plan_for
 from runtime.jit.engine import LIBC, NativeModule, jit_compile
 from runtime.jit.layout import (
+    CACHE_LINE_BYTES,
+    CACHE_LINE_SLOTS,
     CHUNK_BYTES,
     CTX_SLOTS,
     MAILBOX_SLOTS,
+    PROGRESS_SLOTS,
     REGION_COUNT,
     REGION_SLOTS,
     SHARED_SLOTS,
@@ -72,6 +75,13 @@ class RunResult:
         return self.arguments.tensors
 
 
+def _aligned_slots(count: int) -> np.ndarray:
+    """``count`` zeroed 64-bit slots starting on a cache-line boundary."""
+    raw = np.zeros(count + CACHE_LINE_SLOTS, dtype=np.uint64)
+    skip = (-raw.ctypes.data % CACHE_LINE_BYTES) // 8
+    return raw[skip:skip + count]
+
+
 class Launch:
     """The native state of a run: contexts, shared block, mailboxes, region table.
 
@@ -86,7 +96,8 @@ class Launch:
         self.regions = np.zeros(REGION_COUNT * REGION_SLOTS, dtype=np.uint64)
         self.args = ArgLayout(kernel).new_block()
         self.shared = (ctypes.c_uint64 * SHARED_SLOTS)()
-        self.mailboxes = (ctypes.c_uint64 * (MAILBOX_SLOTS * sentrons * sentrons))()
+        self.mailboxes = _aligned_slots(MAILBOX_SLOTS * sentrons * sentrons)
+        self.progress = _aligned_slots(PROGRESS_SLOTS * sentrons)
         self.slots = (ctypes.c_uint64 * sentrons)()
         self.kinds = (ctypes.c_uint64 * (2 * sentrons))()
         self.contexts = [self._context(sid) for sid in range(sentrons)]
@@ -160,7 +171,10 @@ class Launch:
         ctypes.memset(shared, 0, ctypes.sizeof(shared))
         shared[SharedField.NUM] = self.sentrons
         shared[SharedField.TIMEOUT_NS] = int(timeout * 1e9)
-        shared[SharedField.MAILBOXES] = ctypes.addressof(self.mailboxes)
+        shared[SharedField.MAILBOXES] = self.mailboxes.ctypes.data
+        shared[SharedField.PROGRESS] = self.progress.ctypes.data
+        self.mailboxes[:] = 0
+        self.progress[:] = 0
         shared[SharedField.SLOTS] = ctypes.addressof(self.slots)
         shared[SharedField.KINDS] = ctypes.addressof(self.kinds)
         for pair in range(self.sentrons * self.sentrons):
@@ -169,8 +183,6 @@ class Launch:
                 raise MemoryError("no memory for a message queue")
             ctypes.c_uint64.from_address(chunk).value = 0  # next chunk: none yet
             row = pair * MAILBOX_SLOTS
-            self.mailboxes[row + MailboxField.PUBLISHED] = 0
-            self.mailboxes[row + MailboxField.CONSUMED] = 0
             self.mailboxes[row + MailboxField.TAIL_CHUNK] = chunk
             self.mailboxes[row + MailboxField.HEAD_CHUNK] = chunk
 
@@ -196,7 +208,7 @@ class Launch:
         if not self.kernel.uses_cpipe:
             return
         for pair in range(self.sentrons * self.sentrons):
-            chunk = self.mailboxes[pair * MAILBOX_SLOTS + MailboxField.HEAD_CHUNK]
+            chunk = int(self.mailboxes[pair * MAILBOX_SLOTS + MailboxField.HEAD_CHUNK])
             while chunk:
                 following = ctypes.c_uint64.from_address(chunk).value
                 LIBC.free(chunk)

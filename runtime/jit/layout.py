@@ -39,7 +39,7 @@ class SharedField(enum.IntEnum):
 
     NUM = 0
     ABORT = 1  # 0 = running; else the ErrorCode that stops every sentron
-    PROGRESS = 2  # bumped by every completed C-pipe event
+    PROGRESS = 2  # pointer to NUM progress counters, CACHE_LINE_SLOTS apart (below)
     WAITING = 3  # sentrons currently blocked
     FINISHED = 4  # sentrons that halted or failed
     BAR_COUNT = 5
@@ -52,17 +52,28 @@ class SharedField(enum.IntEnum):
 
 SHARED_SLOTS = len(SharedField)
 
+# Data one sentron writes on every message lives on a cache line no other sentron
+# writes: a 64-byte line holds 8 slots, and such blocks are 64-byte aligned.
+CACHE_LINE_SLOTS = 8
+CACHE_LINE_BYTES = 8 * CACHE_LINE_SLOTS
+# Each sentron counts the C-pipe events it completed in its own counter (one cache line
+# each); the deadlock detector reads their sum.
+PROGRESS_SLOTS = CACHE_LINE_SLOTS
+
 
 class MailboxField(enum.IntEnum):
-    """A single-producer single-consumer FIFO of messages, a linked list of chunks."""
+    """A single-producer single-consumer FIFO of messages, a linked list of chunks. The
+    sender's fields fill the first cache line, the receiver's the second, so neither
+    side's writes evict the other's fields."""
 
     PUBLISHED = 0  # messages sent so far (release-stored by the sender)
-    CONSUMED = 1  # messages received so far (receiver only)
-    TAIL_CHUNK = 2  # chunk the sender writes into
-    HEAD_CHUNK = 3  # chunk the receiver reads from
+    TAIL_CHUNK = 1  # chunk the sender writes into
+    CONSUMED = CACHE_LINE_SLOTS  # messages received so far (receiver only)
+    HEAD_CHUNK = CACHE_LINE_SLOTS + 1  # chunk the receiver reads from
+    SEEN = CACHE_LINE_SLOTS + 2  # PUBLISHED as the receiver last read it (receiver only)
 
 
-MAILBOX_SLOTS = len(MailboxField)
+MAILBOX_SLOTS = 2 * CACHE_LINE_SLOTS
 CHUNK_MESSAGES = 256  # messages per chunk; a chunk is [next ptr][CHUNK_MESSAGES x 4 x i64]
 CHUNK_BYTES = 8 + CHUNK_MESSAGES * 32
 
