@@ -29,7 +29,7 @@ from collections.abc import Callable
 from llvmlite import ir
 
 from phextcc.backend.isa import RedOp, Type
-from runtime.jit.irtypes import I1, I8, I32, I64, PTR, VOID, from_bits, to_bits
+from runtime.jit.irtypes import I8, I32, I64, PTR, VOID, from_bits, to_bits
 from runtime.jit.layout import (
     CHUNK_BYTES,
     CHUNK_MESSAGES,
@@ -80,6 +80,7 @@ class CpipeRuntime:
         self.finish = self._define_finish()
         self.barrier_raw = self._define_barrier()
         self.send = self._define_send()
+        self.recv_wait = self._define_recv_wait()
         self.recv = self._define_recv()
         self.collective_cache: dict[tuple[str, RedOp | None, Type | None], ir.Function] = {}
 
@@ -89,11 +90,14 @@ class CpipeRuntime:
         fn.attributes.add("nounwind")
         return fn
 
-    def _internal(self, name: str, ret: ir.Type, args: list[ir.Type]) -> tuple[
-            ir.Function, ir.IRBuilder]:
+    def _internal(self, name: str, ret: ir.Type, args: list[ir.Type], *,
+                  inline: bool = False) -> tuple[ir.Function, ir.IRBuilder]:
+        """A helper function: out of line (cold, shared by every call site), or, for the
+        message path, inlined into every call site so that the kernel's loop keeps the
+        mailbox's address in registers."""
         fn = ir.Function(self.module, ir.FunctionType(ret, args), name)
         fn.linkage = "internal"
-        fn.attributes.add("noinline")  # cold, shared by every call site
+        fn.attributes.add("alwaysinline" if inline else "noinline")
         fn.attributes.add("nounwind")
         return fn, ir.IRBuilder(fn.append_basic_block("entry"))
 
@@ -280,7 +284,7 @@ class CpipeRuntime:
 
     def _define_send(self) -> ir.Function:
         """void cp_send(ctx, message, dst): append to the (sid, dst) FIFO; never blocks."""
-        fn, b = self._internal("cp_send", VOID, [PTR, PTR, I64])
+        fn, b = self._internal("cp_send", VOID, [PTR, PTR, I64], inline=True)
         ctx, message, dst = fn.args
         box = self._mailbox(b, ctx, self.ctx_load(b, ctx, CtxField.SID), dst)
         published = _slot(b, box, int(MailboxField.PUBLISHED))
@@ -310,37 +314,45 @@ class CpipeRuntime:
         b.ret_void()
         return fn
 
-    def _define_recv(self) -> ir.Function:
-        """i32 cp_recv(ctx, message, src, opcode, word): the next message from src."""
-        fn, b = self._internal("cp_recv", I32, [PTR, PTR, I64, I64, I64])
-        ctx, message, src, opcode, word = fn.args
-        box = self._mailbox(b, ctx, src, self.ctx_load(b, ctx, CtxField.SID))
+    def _define_recv_wait(self) -> ir.Function:
+        """i32 cp_recv_wait(ctx, box, src, opcode, word): wait until the mailbox ``box``
+        holds a message past the ones received (0), or the code to leave with."""
+        fn, b = self._internal("cp_recv_wait", I32, [PTR, PTR, I64, I64, I64])
+        ctx, box, src, opcode, word = fn.args
         published = _slot(b, box, int(MailboxField.PUBLISHED))
-        consumed = _slot(b, box, int(MailboxField.CONSUMED))
         seen = _slot(b, box, int(MailboxField.SEEN))
-        head = _slot(b, box, int(MailboxField.HEAD_CHUNK))
-        count = b.load(consumed, typ=I64)
+        count = b.load(_slot(b, box, int(MailboxField.CONSUMED)), typ=I64)
 
         def arrived(bb: ir.IRBuilder) -> ir.Value:
-            # Messages below SEEN were acquired already; only past it is the sender's
-            # count read again.
-            known = bb.load(seen, typ=I64)
-            waiting = fn.append_basic_block("read_published")
-            decided = fn.append_basic_block("decided")
-            before = bb.block
-            bb.cbranch(bb.icmp_unsigned(">", known, count), decided, waiting)
-            bb.position_at_end(waiting)
             latest = _atomic_load(bb, published, "acquire")
             bb.store(latest, seen)
-            fresh = bb.icmp_unsigned(">", latest, count)
-            bb.branch(decided)
-            bb.position_at_end(decided)
-            ready = bb.phi(I1)
-            ready.add_incoming(ir.Constant(I1, 1), before)
-            ready.add_incoming(fresh, waiting)
-            return ready
+            return bb.icmp_unsigned(">", latest, count)
 
-        code = self.wait_until(fn, b, ctx, arrived, opcode, src, word)
+        b.ret(self.wait_until(fn, b, ctx, arrived, opcode, src, word))
+        return fn
+
+    def _define_recv(self) -> ir.Function:
+        """i32 cp_recv(ctx, message, src, opcode, word): the next message from src."""
+        fn, b = self._internal("cp_recv", I32, [PTR, PTR, I64, I64, I64], inline=True)
+        ctx, message, src, opcode, word = fn.args
+        box = self._mailbox(b, ctx, src, self.ctx_load(b, ctx, CtxField.SID))
+        consumed = _slot(b, box, int(MailboxField.CONSUMED))
+        head = _slot(b, box, int(MailboxField.HEAD_CHUNK))
+        count = b.load(consumed, typ=I64)
+        # Messages below SEEN were acquired already: only past it is the sender's count
+        # read again (in the wait).
+        known = b.load(_slot(b, box, int(MailboxField.SEEN)), typ=I64)
+        entry = b.block
+        wait = fn.append_basic_block("wait")
+        waited = fn.append_basic_block("waited")
+        b.cbranch(b.icmp_unsigned(">", known, count), waited, wait)
+        b.position_at_end(wait)
+        waited_code = b.call(self.recv_wait, [ctx, box, src, opcode, word])
+        b.branch(waited)
+        b.position_at_end(waited)
+        code = b.phi(I32)
+        code.add_incoming(ir.Constant(I32, 0), entry)
+        code.add_incoming(waited_code, wait)
         failed = fn.append_basic_block("failed")
         take = fn.append_basic_block("take")
         b.cbranch(b.icmp_unsigned("!=", code, ir.Constant(I32, 0)), failed, take)
