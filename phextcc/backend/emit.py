@@ -8,7 +8,10 @@ the slot of its pipe and NOPs in the idle slots. Blocks are laid out
 in region order, except that a block holding nothing but a jump is not laid out at all:
 every branch to it goes straight to the jump's destination (jump threading), so that a
 loop guard whose exit edge was split into such a block falls through into its loop
-instead of taking a forward branch, predicted wrong, over a DJMP. A conditional branch
+instead of taking a forward branch, predicted wrong, over a DJMP. A block whose jump
+is marked cold (``siw.cold``: the pipeliner's path to the unpipelined loop) is laid
+out right before the jump's destination, so the test leading to it falls through
+into the likely path and the cold block into its destination. A conditional branch
 whose fall-through successor is not the next block gets a DJMP after it, and a jump to
 the next block is dropped. Branch targets
 are absolute SIW indices in the stream (kernels are laid out one after another).
@@ -36,6 +39,7 @@ from phextcc.backend.rename import block_liveness, rename_block
 from phextcc.backend.row_pack import follow_rows
 from phextcc.backend.verifier import compute_deps
 from phextcc.ir.siw_dialect import (
+    COLD_PATH_ATTR,
     PROVEN_IN_BOUNDS_ATTR,
     SCHEDULE_ROW_ATTR,
     BranchOp,
@@ -174,6 +178,35 @@ def _laid_out(blocks: list[Block], threads: dict[Block, Block]) -> list[Block]:
         if block not in threads or block in reached or falls_in:
             kept.append(block)
     return kept
+
+
+def _fall_through(block: Block, threads: dict[Block, Block]) -> Block | None:
+    """Where control goes from ``block`` when no branch is taken (None: nowhere)."""
+    last = block.last_op
+    if isinstance(last, BranchOp):
+        return threads.get(last.fallthrough, last.fallthrough)
+    if isinstance(last, JumpOp):
+        return threads.get(last.dest, last.dest)
+    return None
+
+
+def _cold_blocks_sunk(blocks: list[Block], threads: dict[Block, Block]) -> list[Block]:
+    """The layout with each block whose jump is marked cold moved right before the
+    jump's destination, when that lies further on and nothing falls into it there."""
+    order = list(blocks)
+    for block in blocks:
+        jump = block.last_op
+        if not (isinstance(jump, JumpOp) and COLD_PATH_ATTR in jump.attributes):
+            continue
+        target = threads.get(jump.dest, jump.dest)
+        if target not in order or order.index(target) < order.index(block):
+            continue
+        position = order.index(target)
+        if position > 0 and _fall_through(order[position - 1], threads) is target:
+            continue
+        order.remove(block)
+        order.insert(order.index(target), block)
+    return order
 
 
 def source_location(op: Operation) -> SourceLoc | None:
@@ -319,7 +352,7 @@ def emit_kernel(builder: ProgramBuilder, kernel: FuncOp, opt_level: int = 0
     pack = packer_for(opt_level)
     entry = len(builder.program.words)
     threads = _jump_threads(list(kernel.body.blocks))
-    blocks = _laid_out(list(kernel.body.blocks), threads)
+    blocks = _cold_blocks_sunk(_laid_out(list(kernel.body.blocks), threads), threads)
     block_ops = [_block_ops(builder, block, _Layout(
         blocks[position + 1] if position + 1 < len(blocks) else None, threads))
         for position, block in enumerate(blocks)]

@@ -35,7 +35,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from xdsl.dialects.builtin import IntAttr
+from xdsl.dialects.builtin import IntAttr, UnitAttr
 from xdsl.dialects.func import FuncOp
 from xdsl.ir import Block, Operation, SSAValue
 
@@ -58,6 +58,7 @@ from phextcc.backend.pipeline_loop import (
 from phextcc.backend.pipeline_pressure import excess, kernel_demand, through_values
 from phextcc.backend.pipeline_profitability import profitable_model
 from phextcc.ir.siw_dialect import (
+    COLD_PATH_ATTR,
     SCHEDULE_ROW_ATTR,
     BranchOp,
     JumpOp,
@@ -235,9 +236,12 @@ class _Expansion:
         epilogue = Block(arg_types=slot_types)
         exits = self.emit_kernels(kernels, epilogue)
         self.emit_epilogue(epilogue)
-        fallback.add_op(JumpOp(body, [self.copy(fallback, arg) for arg in guard.args]))
+        to_loop = JumpOp(body, [self.copy(fallback, arg) for arg in guard.args])
+        to_loop.attributes[COLD_PATH_ATTR] = UnitAttr()
+        fallback.add_op(to_loop)
         # The fallback goes right after the tests that lead to it: the entry values
         # it passes on then die before the kernel instead of living across it.
+        # (Emission lays it out before the original loop, off the likely path.)
         for new in [*blocks[:-1], fallback, blocks[-1], *kernels, *exits, epilogue]:
             region.insert_block_before(new, body)
         entry = model.entry_jump

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ArrayAttr, FunctionType, ModuleOp, StringAttr
+from xdsl.dialects.builtin import ArrayAttr, FunctionType, ModuleOp, StringAttr, UnitAttr
 from xdsl.ir import Block, Region
 
 from phextcc.backend.codegen import program_from_siw
 from phextcc.backend.isa import Kind
 from phextcc.backend.verifier import compute_deps, verify
-from phextcc.ir.siw_dialect import BranchOp, HaltOp, JumpOp, SiwOp
+from phextcc.ir.siw_dialect import COLD_PATH_ATTR, BranchOp, HaltOp, JumpOp, SiwOp
 from tests.backend.backend_helpers import compile_source, run
 
 TWO_KERNELS = """
@@ -133,6 +133,38 @@ def test_a_branch_into_a_block_holding_only_a_jump_goes_to_the_jump_s_destinatio
     names = [w.d.info.mnemonic for w in program.words]
     assert names == ["DMOVI", "DBZ", "DMOVI", "DHALT"]
     assert program.words[1].d.args[1] == 3  # DBZ -> done, past the loop
+
+
+def _guarded(cold: bool, fall_into_loop: bool = False) -> list[str]:
+    """A pipelining guard: likely into the pipelined path, else a fallback block (a
+    copy and a jump) to the original loop, which an epilogue jumps over or falls into."""
+    entry, fallback, pipelined, loop, done = Block(), Block(), Block(), Block(), Block()
+    flag = SiwOp("DMOVI", [], [1])
+    entry.add_ops([flag, BranchOp("DBNZ", [flag.res[0]], pipelined, fallback)])
+    to_loop = JumpOp(loop)
+    if cold:
+        to_loop.attributes[COLD_PATH_ATTR] = UnitAttr()
+    fallback.add_ops([SiwOp("DMOVI", [], [2]), to_loop])
+    pipelined.add_ops([SiwOp("DMOVI", [], [3]), JumpOp(loop if fall_into_loop else done)])
+    loop.add_ops([SiwOp("DMOVI", [], [4]), JumpOp(done)])
+    done.add_op(HaltOp())
+    program = program_from_siw(_kernel([entry, fallback, pipelined, loop, done]))
+    branches = ("DBZ", "DBNZ", "DJMP")
+    return [w.d.info.mnemonic + (str(w.d.args[-1]) if w.d.info.family in branches else "")
+            for w in program.words]
+
+
+def test_a_cold_block_is_laid_out_before_its_destination() -> None:
+    # Unmarked: region order; the likely path is a forward taken branch, the fallback
+    # jumps to the loop.
+    assert _guarded(cold=False) == ["DMOVI", "DBNZ4", "DMOVI", "DJMP6", "DMOVI", "DJMP7",
+                                    "DMOVI", "DHALT"]
+    # Marked cold: the guard falls into the likely path, the cold block into the loop.
+    assert _guarded(cold=True) == ["DMOVI", "DBZ4", "DMOVI", "DJMP6", "DMOVI", "DMOVI",
+                                   "DHALT"]
+    # Where the likely path falls into the loop itself, the cold block stays put.
+    assert _guarded(cold=True, fall_into_loop=True) == _guarded(cold=False,
+                                                                 fall_into_loop=True)
 
 
 def test_a_chain_of_jumps_is_followed_and_a_cycle_of_them_kept() -> None:
