@@ -56,6 +56,8 @@ from phextcc.backend.isel_ops import (
     branch_when_false,
     immediate_operand,
 )
+from phextcc.ir import phx_dialect as phx
+from phextcc.ir import siw_dialect as siw
 from phextcc.ir.phx_dialect import TensorType
 from phextcc.ir.siw_dialect import BranchOp, HaltOp
 
@@ -138,6 +140,11 @@ def lower_for(sel: KernelSelector, op: Operation) -> None:
         saved = {value: sel.copy(value) for value in yields if value in overwritten}
         landing = Block()
         sel.branch(mnemonic, test, body, back, landing)
+        trips_below = op.attributes.get(phx.TRIPS_BELOW_ATTR)
+        if trips_below is not None:
+            bottom_test = sel.block.last_op
+            assert bottom_test is not None
+            bottom_test.attributes[siw.TRIPS_BELOW_ATTR] = trips_below
         sel.start_block(landing)
         sel.jump(done, [saved.get(value, value) for value in yields])
 

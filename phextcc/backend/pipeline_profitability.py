@@ -39,11 +39,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from xdsl.dialects.builtin import IntAttr
 from xdsl.ir import OpResult, SSAValue
 
 from phextcc.backend.isa import Kind, Pipe, Type
 from phextcc.backend.pipeline_loop import LoopModel, NotPipelinable, Ref, is_copy
-from phextcc.ir.siw_dialect import SiwOp, use_operands
+from phextcc.ir.siw_dialect import TRIPS_BELOW_ATTR, SiwOp, use_operands
 
 # Integer reductions LLVM's loop vectoriser reassociates into vector lanes.
 LANE_REDUCTION_FAMILIES = frozenset({"DADD", "DADDI", "DSUB", "DMUL", "DAND", "DOR",
@@ -192,6 +193,10 @@ def trip_bound(model: LoopModel) -> int | None:
 def overlap_decision(model: LoopModel) -> OverlapDecision:
     """Whether ``model`` goes to the modulo scheduler (see the module docstring)."""
     trips = trip_bound(model)
+    below = model.branch.attributes.get(TRIPS_BELOW_ATTR)
+    if isinstance(below, IntAttr):
+        marked = below.data - 1
+        trips = marked if trips is None else min(trips, marked)
     if trips is not None and trips <= SHORT_TRIPS:
         return OverlapDecision(False, f"at most {trips} trips per entry: the prologue, "
                                       "epilogue and guards are not amortised")

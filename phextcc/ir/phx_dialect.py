@@ -270,6 +270,10 @@ class StoreOp(IRDLOperation):
 # prefetch-insert pass sets it): instruction selection then forms the coordinate
 # without a run-time guard. phx.load/phx.store carry the same fact as a property.
 PREFETCH_IN_BOUNDS_ATTR = "in_bounds"
+# Integer attribute on an `scf.for` whose every entry runs fewer trips than its value
+# (the remainder loop unroll-inner leaves after a loop unrolled by that factor).
+# Instruction selection carries it to the loop's bottom test (siw.trips_below).
+TRIPS_BELOW_ATTR = "phx.trips_below"
 
 
 @irdl_op_definition

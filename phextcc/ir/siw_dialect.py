@@ -132,6 +132,9 @@ SPLIT_COPY_ATTR = "siw.split"
 # the modulo schedule gave the op. The allocator keeps a row's reads and writes apart
 # (liveness.live_ranges) and emission follows the rows when they are still legal.
 SCHEDULE_ROW_ATTR = "siw.row"
+# Integer attribute on a loop's bottom test: every entry of the loop runs fewer trips
+# than its value (from phx.trips_below); software pipelining leaves such loops alone.
+TRIPS_BELOW_ATTR = "siw.trips_below"
 # Unit attribute on a jump that ends a block control rarely reaches (the path to the
 # unpipelined loop for short trip counts): emission lays the block out right before
 # the jump's destination, so the likely path falls through the test that leads to it.

@@ -282,6 +282,7 @@ def unroll_loop(loop: scf.ForOp, step: int, factor: int) -> None:
     Rewriter.insert_op([*end_ops, big_step, main], InsertPoint.before(loop))
     region = loop.detach_region(loop.body)
     remainder = scf.ForOp(end, loop.ub, loop.step, list(main.results), region)
+    remainder.attributes[phx.TRIPS_BELOW_ATTR] = builtin.IntAttr(factor)
     Rewriter.insert_op(remainder, InsertPoint.before(loop))
     for old, new in zip(loop.results, remainder.results, strict=True):
         old.replace_all_uses_with(new)
