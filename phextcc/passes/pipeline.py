@@ -32,8 +32,9 @@ SCALAR_PASSES: tuple[str, ...] = (
 # 128 for a line of a map's copies (saxpy's 16 x 6 ops gain; the Laplacian's 16 x 14
 # lost to LLVM's own vector loop).
 _TIER3: tuple[str, ...] = (
-    *SCALAR_PASSES, "unroll-inner{factor=16 max_ops=64 lane_max_ops=128}", "prefetch-insert",
-    "phx-canonicalize", "phx-cse", "phx-licm", "phx-dce",
+    *SCALAR_PASSES, "unroll-inner{factor=16 max_ops=64 lane_max_ops=128}",
+    "prefetch-next-row", "prefetch-insert", "phx-canonicalize", "phx-cse", "phx-licm",
+    "phx-dce",
 )
 
 # The tiers' IR passes (software prefetch included); SIW-level work (pipe assignment,
@@ -86,6 +87,12 @@ def _prefetch_insert() -> type[ModulePass]:
     return PrefetchInsertPass
 
 
+def _prefetch_next_row() -> type[ModulePass]:
+    from phextcc.passes.prefetch_rows import PrefetchNextRowPass
+
+    return PrefetchNextRowPass
+
+
 def _unroll_inner() -> type[ModulePass]:
     from phextcc.passes.unroll import UnrollInnerLoopsPass
 
@@ -98,6 +105,7 @@ _PHEXTCC_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "phx-dce": _dce,
     "phx-licm": _licm,
     "prefetch-insert": _prefetch_insert,
+    "prefetch-next-row": _prefetch_next_row,
     "prove-in-bounds": _prove_in_bounds,
     "strength-reduce": _strength_reduce,
     "unroll-inner": _unroll_inner,

@@ -1,0 +1,136 @@
+"""prefetch-next-row: results identical with the pass on and off (IR interpreter on a
+row-by-row nest over many shapes, inner bounds and outer steps, traps included; the
+row-wise examples on the simulator and natively), every prefetch it adds indexes
+inside its tensor (checked where each one executes), and on short rows it takes most
+of the memory stalls away."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from xdsl.dialects import scf
+
+from phextcc.ir import phx_dialect as phx
+from phextcc.ir.context import parse_ir
+from tests.e2e.oracle import EXAMPLES
+
+from .helpers import ops_of, run
+from .test_prefetch import (  # noqa: F401  (the fixture)
+    WITH_PREFETCH,
+    PrefetchRecorder,
+    check_example,
+    outcome,
+    prefetches,
+)
+
+# o[r, i] = t[r, i - 1] + t[r + 1, i] for r = 0, RSTEP, ... below H - 1 and i from lb
+# to ub: rows r and r + 1 of t are read, so row r + RSTEP + 1 is the one prefetched
+# (for RSTEP = 1, r + 2). t[r, i - 1] traps for i = 0, and i >= W traps too.
+ROWS = """
+builtin.module {
+  func.func @k(%t: !phx.tensor<f32, ["H", "W"]>, %o: !phx.tensor<f32, ["H", "W"]>,
+               %lb: i64, %ub: i64) attributes {phx.kernel, phx.symbols = ["H", "W"],
+               phx.param_names = ["t", "o", "lb", "ub"]} {
+    %c0 = arith.constant 0 : i64
+    %c1 = arith.constant 1 : i64
+    %rstep = arith.constant RSTEP : i64
+    %h = phx.sym "H"
+    %last = arith.subi %h, %c1 : i64
+    scf.for %r = %c0 to %last step %rstep : i64 {
+      %down = arith.addi %r, %c1 : i64
+      scf.for %i = %lb to %ub step %c1 : i64 {
+        %im1 = arith.subi %i, %c1 : i64
+        %a = phx.load %t[%r, %im1] : !phx.tensor<f32, ["H", "W"]> -> f32
+        %b = phx.load %t[%down, %i] : !phx.tensor<f32, ["H", "W"]> -> f32
+        %d = arith.addf %a, %b : f32
+        phx.store %d, %o[%r, %i] : !phx.tensor<f32, ["H", "W"]>
+      }
+    }
+    func.return
+  }
+}
+"""
+
+
+def _arguments(h: int, w: int, lb: int, ub: int) -> dict[str, Any]:
+    t = np.arange(h * w, dtype=np.float32).reshape(h, w) * np.float32(0.25)
+    return {"t": t, "o": np.zeros((h, w), np.float32), "lb": lb, "ub": ub}
+
+
+def _compare(rstep: int, cases: list[tuple[int, int, int, int]]) -> None:
+    text = ROWS.replace("RSTEP", str(rstep))
+    before, after = parse_ir(text), run("prefetch-next-row", text)
+    assert ops_of(after, phx.PrefetchOp), "the pass must prefetch this nest"
+    for h, w, lb, ub in cases:
+        expected = outcome(before, _arguments(h, w, lb, ub))
+        assert outcome(after, _arguments(h, w, lb, ub)) == expected, (h, w, lb, ub)
+
+
+def test_the_next_new_row_is_prefetched_before_the_inner_loop() -> None:
+    module = run("prefetch-next-row", ROWS.replace("RSTEP", "1"))
+    (walk,) = [loop for loop in ops_of(module, scf.ForOp)
+               if any(isinstance(op, phx.PrefetchOp) for op in loop.body.ops)]
+    (prefetch,) = ops_of(module, phx.PrefetchOp)
+    assert prefetch.attributes.get(phx.PREFETCH_IN_BOUNDS_ATTR) is not None
+    assert walk.attributes[phx.TRIPS_BELOW_ATTR].data >= 2  # type: ignore[attr-defined]
+    guard = walk.parent_op()
+    assert isinstance(guard, scf.IfOp) and isinstance(guard.parent_op(), scf.ForOp)
+    # Row r + 2: r + 1 is read in this iteration already.
+    row = prefetch.indices[0].owner
+    assert isinstance(row.rhs.owner.value.value.data, int)  # type: ignore[union-attr]
+    assert row.rhs.owner.value.value.data == 2  # type: ignore[union-attr]
+
+
+CASES = [(h, w, lb, ub) for h in (0, 1, 2, 3, 5) for w in (0, 1, 17, 40)
+         for lb, ub in ((1, 17), (1, 40), (0, 3), (1, 1), (-3, 2), (5, 41))]
+
+
+@pytest.mark.parametrize("rstep", [1, 2, 3])
+def test_results_and_prefetch_indices(rstep: int, prefetches: PrefetchRecorder  # noqa: F811
+                                      ) -> None:
+    _compare(rstep, CASES)
+    assert prefetches.count > 0
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow,
+                                 HealthCheck.function_scoped_fixture])
+@given(st.tuples(st.integers(0, 6), st.integers(0, 50), st.integers(-3, 60),
+                 st.integers(-3, 60), st.integers(1, 4)))
+def test_drawn_shapes_and_bounds(prefetches: PrefetchRecorder,  # noqa: F811
+                                 drawn: tuple[int, int, int, int, int]) -> None:
+    h, w, lb, ub, rstep = drawn
+    _compare(rstep, [(h, w, lb, ub)])
+
+
+@pytest.mark.parametrize("kernel", ["softmax", "laplacian", "hdc_similarity"])
+@pytest.mark.parametrize("size", [1, 9])
+def test_row_examples_agree_and_prefetch_inside_their_tensors(
+        kernel: str, size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = str(EXAMPLES / f"{kernel}.phx")
+    issued = check_example(path, kernel, size, native=size == 9, monkeypatch=monkeypatch)
+    assert size == 1 or issued > 0
+
+
+def test_short_rows_wait_far_less_for_memory() -> None:
+    """softmax over 10 rows of 19: most of the cold misses at the start of each row are
+    prefetched while the row before it is processed."""
+    from runtime.bench.measure import aligned_arguments
+    from runtime.simulator import simulate
+
+    from .test_prefetch import compiled
+
+    path = str(EXAMPLES / "softmax.phx")
+    without_rows = ",".join(p for p in WITH_PREFETCH.split(",") if p != "prefetch-next-row")
+    stalls = {}
+    for label, spec in (("off", without_rows), ("on", WITH_PREFETCH)):
+        args = aligned_arguments({"x": np.random.default_rng(0).standard_normal(
+            (10, 19)).astype(np.float32), "out": np.zeros((10, 19), np.float32)})
+        result = simulate(compiled(path, spec), "softmax", args)
+        assert result.stats is not None
+        stalls[label] = result.stats.to_json()["stall_cycles"]["memory"]
+    assert stalls["on"] * 2 < stalls["off"], stalls
