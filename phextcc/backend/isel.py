@@ -168,7 +168,9 @@ def _increment_cannot_overflow(op: scf.ForOp) -> bool:
     - s == 1: iv + 1 <= ub;
     - a constant ub with ub - 1 + s <= INT64_MAX;
     - lb and ub both multiples of s (the unroll pass's main loop): then so is every
-      iv, and iv < ub gives iv + s <= ub."""
+      iv, and iv < ub gives iv + s <= ub;
+    - s a power of two and ub a multiple of s (the unrolled loop's tail, from any lb):
+      ub <= INT64_MAX + 1 - s, the largest multiple of s, so iv + s <= ub - 1 + s fits."""
     step = _constant_value(op.step)
     if step is None or step < 1:
         return False
@@ -177,14 +179,17 @@ def _increment_cannot_overflow(op: scf.ForOp) -> bool:
     ub = _constant_value(op.ub)
     if ub is not None:
         return ub - 1 + step <= INT64_MAX
-    return _known_multiple(op.lb, step) and _known_multiple(op.ub, step)
+    if not _known_multiple(op.ub, step):
+        return False
+    return _is_power_of_two(step) or _known_multiple(op.lb, step)
 
 
 def _known_multiple(value: SSAValue, step: int, depth: int = 6) -> bool:
     """``value`` is provably a multiple of ``step`` as a signed i64 integer.
 
     ``a - (a rem f)`` is f * trunc(a / f) and never wraps; a select of two multiples is
-    one, as is a min or max of two. Products and sums wrap modulo 2^64, which keeps
+    one, as is a min or max of two, or an ``scf.if`` result both branches yield a
+    multiple for. Products and sums wrap modulo 2^64, which keeps
     divisibility only by powers of two, so they (and masks like ``x & -16``) count only
     when ``step`` is one."""
     known = _constant_value(value)
@@ -193,6 +198,12 @@ def _known_multiple(value: SSAValue, step: int, depth: int = 6) -> bool:
     owner = value.owner
     if depth == 0 or not isinstance(owner, Operation):
         return False
+    if isinstance(owner, scf.IfOp):  # a multiple on both paths (the split loop's start)
+        index = owner.results.index(value)
+        yields = [region.block.last_op for region in owner.regions if region.blocks]
+        return len(yields) == 2 and all(
+            isinstance(y, scf.YieldOp) and _known_multiple(y.operands[index], step, depth - 1)
+            for y in yields)
     rule = _MULTIPLE_RULES.get(type(owner))
     return rule is not None and rule(owner, step, depth - 1)
 

@@ -221,6 +221,46 @@ def test_multiples_of_the_step_through_products_sums_and_choices(bound: str,
     assert ("DBR.lt.i64" in names) is fused and ("DBNZ" in names) is not fused
 
 
+@pytest.mark.parametrize(("other", "fused"), [("%m", True), ("%n", False)])
+def test_a_start_chosen_by_an_if_is_a_multiple_when_both_branches_yield_one(
+        other: str, fused: bool) -> None:
+    """A loop starting at an `scf.if` result (prefetch-insert's tail loop starts at lb
+    or at the split): with both yields multiples of the step (12 here, not a power of
+    two, so the start matters), so is every iv, and the bottom test is one DBR."""
+    body = f"""    %c12 = arith.constant 12 : i64
+    %zero = arith.constant 0 : i64
+    %r = arith.remsi %n, %c12 : i64
+    %m = arith.subi %n, %r : i64
+    %lb = scf.if %b -> (i64) {{
+      scf.yield %zero : i64
+    }} else {{
+      scf.yield {other} : i64
+    }}
+    scf.for %i = %lb to %m step %c12 : i64 {{
+      phx.store %x, %t[%i] {{in_bounds}} : !phx.tensor<f32, ["N"]>
+    }}"""
+    names = mnemonics(_select(f"%n: i64, %b: i1, %x: f32, {VECTOR}", body))
+    assert ("DBR.lt.i64" in names) is fused and ("DBNZ" in names) is not fused
+
+
+@pytest.mark.parametrize(("step", "bound", "fused"), [
+    (16, "arith.andi %n, %minus16 : i64", True),  # <= 2^63 - 16: iv + 16 fits
+    (12, "arith.subi %n, %r12 : i64", False),  # a multiple of 12 may exceed 2^63 - 12
+])
+def test_a_power_of_two_step_needs_only_a_multiple_bound(step: int, bound: str,
+                                                         fused: bool) -> None:
+    body = f"""    %st = arith.constant {step} : i64
+    %minus16 = arith.constant -16 : i64
+    %c12 = arith.constant 12 : i64
+    %r12 = arith.remsi %n, %c12 : i64
+    %ub = {bound}
+    scf.for %i = %lo to %ub step %st : i64 {{
+      phx.store %x, %t[%i] {{in_bounds}} : !phx.tensor<f32, ["N"]>
+    }}"""
+    names = mnemonics(_select(f"%n: i64, %lo: i64, %x: f32, {VECTOR}", body))
+    assert ("DBR.lt.i64" in names) is fused and ("DBNZ" in names) is not fused
+
+
 def test_unrolled_main_loop_bound_is_a_multiple_of_the_step() -> None:
     # ub = a - a rem 8 with lb = 0 and step 8: iv + 8 <= ub, no wrap possible.
     body = """    %c8 = arith.constant 8 : i64
