@@ -19,24 +19,36 @@ from runtime.jit.range_check import _access_groups, _split_difference
 from runtime.jit.versioning import versioned_loops
 from tests.jit.helpers import asm, assert_same_outcome, refused
 
-# y[(i + c)*s + o] = x[i + c] for c in 0..3, i = 0, 4, 8, ... while i < n.
-UNROLLED = """
-.kernel unrolled
+
+def _kernel(name: str, step: int, body: str) -> str:
+    """A loop over i = 0, step, 2 step, ... while i < n (r1: i, r2: n, r3: s, r4: o; p0
+    and p1 the bases of x and y) around ``body``, which ends by stepping r1 by r6."""
+    return f"""
+.kernel {name}
 .param x f32[N]
 .param y f32[M]
 .param n i64
 .param s i64
 .param o i64
 .symbols N M
-    { DMOVI r1, #0 }
-    { DARG r2, arg2 }
-    { DARG r3, arg3 }
-    { DARG r4, arg4 }
-    { DMOVI r6, #4 }
-    { SBASE p0, arg0 }
-    { SBASE p1, arg1 }
-    { DBR.ge.i64 r1, r2, @done }
+    {{ DMOVI r1, #0 }}
+    {{ DARG r2, arg2 }}
+    {{ DARG r3, arg3 }}
+    {{ DARG r4, arg4 }}
+    {{ DMOVI r6, #{step} }}
+    {{ SBASE p0, arg0 }}
+    {{ SBASE p1, arg1 }}
+    {{ DBR.ge.i64 r1, r2, @done }}
 body:
+{body}
+    {{ DBR.lt.i64 r1, r2, @body }}
+done:
+    DHALT
+"""
+
+
+# y[(i + c)*s + o] = x[i + c] for c in 0..3, i = 0, 4, 8, ... while i < n.
+UNROLLED = _kernel("unrolled", 4, """\
     { DMUL.i64 r10, r1, r3 | SINDEX p2, p0, r1, d0 }
     { DADD.i64 r10, r10, r4 | SGATHER.f32 r12, p2, #0 }
     { DADDI.i64 r11, r1, #1 | SINDEX p3, p1, r10, d0 }
@@ -49,31 +61,11 @@ body:
     { DMUL.i64 r11, r11, r3 | SSCATTR.f32 p5, r12, #0 }
     { DADD.i64 r11, r11, r4 | SGATHER.f32 r13, p2, #3 }
     { SINDEX p6, p1, r11, d0 }
-    { DADD.i64 r1, r1, r6 | SSCATTR.f32 p6, r13, #0 }
-    { DBR.lt.i64 r1, r2, @body }
-done:
-    DHALT
-"""
+    { DADD.i64 r1, r1, r6 | SSCATTR.f32 p6, r13, #0 }""")
 
 # y[i + c*s + o] = x[i] for c in 0..3, i = 0, 1, 2, ... while i < n: the copies' offsets
 # move with a known (positive) slope, their spacing s has either sign.
-JAMMED = """
-.kernel jammed
-.param x f32[N]
-.param y f32[M]
-.param n i64
-.param s i64
-.param o i64
-.symbols N M
-    { DMOVI r1, #0 }
-    { DARG r2, arg2 }
-    { DARG r3, arg3 }
-    { DARG r4, arg4 }
-    { DMOVI r6, #1 }
-    { SBASE p0, arg0 }
-    { SBASE p1, arg1 }
-    { DBR.ge.i64 r1, r2, @done }
-body:
+JAMMED = _kernel("jammed", 1, """\
     { DADD.i64 r10, r1, r4 | SINDEX p2, p0, r1, d0 }
     { DADD.i64 r11, r10, r3 | SGATHER.f32 r12, p2, #0 }
     { DADD.i64 r13, r11, r3 | SINDEX p3, p1, r10, d0 }
@@ -83,11 +75,7 @@ body:
     { SINDEX p5, p1, r13, d0 }
     { SSCATTR.f32 p5, r12, #0 }
     { SINDEX p6, p1, r14, d0 }
-    { DADD.i64 r1, r1, r6 | SSCATTR.f32 p6, r12, #0 }
-    { DBR.lt.i64 r1, r2, @body }
-done:
-    DHALT
-"""
+    { DADD.i64 r1, r1, r6 | SSCATTR.f32 p6, r12, #0 }""")
 SIZE_X, SIZE_Y = 40, 200
 KERNELS = {"unrolled": UNROLLED, "jammed": JAMMED}
 
