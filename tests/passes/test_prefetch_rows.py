@@ -16,6 +16,7 @@ from xdsl.dialects import scf
 
 from phextcc.ir import phx_dialect as phx
 from phextcc.ir.context import parse_ir
+from phextcc.passes.prefetch import iv_offset
 from tests.e2e.oracle import EXAMPLES
 
 from .helpers import ops_of, run
@@ -56,14 +57,22 @@ builtin.module {
 """
 
 
+# The same nest over every in-range column, i in 1..W: prove-in-bounds marks the loads,
+# so the walk is bounded by the inner loop's own bounds instead of W.
+PROVEN = ROWS.replace("scf.for %i = %lb to %ub", "scf.for %i = %c1 to %w").replace(
+    "%last = arith.subi %h, %c1 : i64", "%last = arith.subi %h, %c1 : i64\n"
+    "    %w = phx.sym \"W\"")
+
+
 def _arguments(h: int, w: int, lb: int, ub: int) -> dict[str, Any]:
     t = np.arange(h * w, dtype=np.float32).reshape(h, w) * np.float32(0.25)
     return {"t": t, "o": np.zeros((h, w), np.float32), "lb": lb, "ub": ub}
 
 
-def _compare(rstep: int, cases: list[tuple[int, int, int, int]]) -> None:
-    text = ROWS.replace("RSTEP", str(rstep))
-    before, after = parse_ir(text), run("prefetch-next-row", text)
+def _compare(rstep: int, cases: list[tuple[int, int, int, int]], kernel: str = ROWS,
+             spec: str = "prefetch-next-row") -> None:
+    text = kernel.replace("RSTEP", str(rstep))
+    before, after = parse_ir(text), run(spec, text)
     assert ops_of(after, phx.PrefetchOp), "the pass must prefetch this nest"
     for h, w, lb, ub in cases:
         expected = outcome(before, _arguments(h, w, lb, ub))
@@ -78,11 +87,10 @@ def test_the_next_new_row_is_prefetched_before_the_inner_loop() -> None:
     assert prefetch.attributes.get(phx.PREFETCH_IN_BOUNDS_ATTR) is not None
     assert walk.attributes[phx.TRIPS_BELOW_ATTR].data >= 2  # type: ignore[attr-defined]
     guard = walk.parent_op()
-    assert isinstance(guard, scf.IfOp) and isinstance(guard.parent_op(), scf.ForOp)
+    outer = guard.parent_op() if isinstance(guard, scf.IfOp) else None
+    assert isinstance(outer, scf.ForOp)
     # Row r + 2: r + 1 is read in this iteration already.
-    row = prefetch.indices[0].owner
-    assert isinstance(row.rhs.owner.value.value.data, int)  # type: ignore[union-attr]
-    assert row.rhs.owner.value.value.data == 2  # type: ignore[union-attr]
+    assert iv_offset(prefetch.indices[0], outer.body.block.args[0]) == 2
 
 
 CASES = [(h, w, lb, ub) for h in (0, 1, 2, 3, 5) for w in (0, 1, 17, 40)
@@ -93,6 +101,19 @@ CASES = [(h, w, lb, ub) for h in (0, 1, 2, 3, 5) for w in (0, 1, 17, 40)
 def test_results_and_prefetch_indices(rstep: int, prefetches: PrefetchRecorder  # noqa: F811
                                       ) -> None:
     _compare(rstep, CASES)
+    assert prefetches.count > 0
+
+
+@pytest.mark.parametrize("rstep", [1, 2])
+def test_proven_accesses_bound_the_walk_by_the_loop(rstep: int,
+                                                    prefetches: PrefetchRecorder  # noqa: F811
+                                                    ) -> None:
+    module = run("prove-in-bounds,prefetch-next-row", PROVEN.replace("RSTEP", str(rstep)))
+    guards = ops_of(module, scf.IfOp)
+    assert len(guards) == rstep  # rows r + rstep (and r + rstep + 1) are new
+    assert not any(isinstance(op, phx.SymOp) for guard in guards for op in guard.walk())
+    _compare(rstep, [(h, w, 0, 0) for h in (0, 1, 2, 3, 6) for w in (0, 1, 2, 17, 40)],
+             PROVEN, "prove-in-bounds,prefetch-next-row")
     assert prefetches.count > 0
 
 

@@ -1,21 +1,23 @@
 // RUN: %python -m phextcc.opt_cli %s -p "prefetch-next-row" | filecheck %s
 // RUN: %python -m phextcc.opt_cli %s -p "prefetch-next-row{enabled=false}" | filecheck %s --check-prefix=OFF
+// RUN: %python -m phextcc.opt_cli %s -p "prove-in-bounds,prefetch-next-row" | filecheck %s --check-prefix=PROVEN
 
 // Row by row, two inner loops reading row r of x (a max, then a sum): before the first
-// of them, the first lines of row r + 1 are prefetched when that row exists. The walk
-// starts at the inner loop's lb (a constant here: 1, folded) and stops at the row's
-// end or after the lines of the first d iterations (7 lines, 112 elements, for this
-// body), whichever comes first. The second loop reads the same row: nothing more. The
-// walk is marked as running fewer than 8 trips per entry.
+// of them, the first lines of row r + 1 are prefetched when the enclosing loop has a
+// next iteration (r + 1 < H: its row index is then in range, as every iteration's is).
+// The loads carry no in_bounds mark here, so the walk is kept inside the row by W: it
+// starts at the inner loop's lb (a constant here: 1) and stops at the row's end or
+// after the lines of the first d iterations (7 lines, 112 elements, for this body),
+// whichever comes first. The second loop reads the same row: nothing more. The walk
+// is marked as running fewer than 8 trips per entry.
 // CHECK-LABEL: func.func @rows
 // CHECK:      scf.for %[[R:.*]] = %{{.*}} to %[[H:.*]] step %{{.*}} : i64 {
 // CHECK-NEXT:   %[[ONE:.*]] = arith.constant 1 : i64
 // CHECK-NEXT:   %[[NEXT:.*]] = arith.addi %[[R]], %[[ONE]] : i64
-// CHECK-NEXT:   %[[HV:.*]] = phx.sym "H"
-// CHECK-NEXT:   %[[HAS:.*]] = arith.cmpi slt, %[[NEXT]], %[[HV]] : i64
+// CHECK-NEXT:   %[[HAS:.*]] = arith.cmpi slt, %[[NEXT]], %[[H]] : i64
 // CHECK-NEXT:   scf.if %[[HAS]] {
-// CHECK-NEXT:     %[[W:.*]] = phx.sym "W"
 // CHECK-NEXT:     %[[START:.*]] = arith.constant 1 : i64
+// CHECK-NEXT:     %[[W:.*]] = phx.sym "W"
 // CHECK-NEXT:     %[[LINES:.*]] = arith.constant 112 : i64
 // CHECK-NEXT:     %[[SPAN:.*]] = arith.addi %[[START]], %[[LINES]] : i64
 // CHECK-NEXT:     %[[STOP:.*]] = arith.minsi %[[SPAN]], %[[W]] : i64
@@ -51,14 +53,17 @@ func.func @rows(%x: !phx.tensor<f32, ["H", "W"]>, %out: !phx.tensor<f32, ["H"]>)
 
 // A stencil reading rows r - 1, r and r + 1 of u: rows r and r + 1 are read in this
 // iteration already, so only row r + 2 is prefetched, once (from the stream of row
-// r + 1, whose lowest offset is 0). The walk starts at max(lo, 0): the loop's lower
-// bound is an argument.
+// r + 1, whose lowest offset is 0), when r + 1 < H - 1. The walk starts at max(lo, 0):
+// the loop's lower bound is an argument.
 // CHECK-LABEL: func.func @stencil
-// CHECK:      scf.for %[[R:.*]] = %{{.*}} to %{{.*}} step %{{.*}} : i64 {
-// CHECK:        %[[TWO:.*]] = arith.constant 2 : i64
-// CHECK-NEXT:   %[[NEXT:.*]] = arith.addi %[[R]], %[[TWO]] : i64
-// CHECK:        scf.if
-// CHECK:          %[[Z:.*]] = arith.constant 0 : i64
+// CHECK:      scf.for %[[R:.*]] = %{{.*}} to %[[UB:.*]] step %{{.*}} : i64 {
+// CHECK:        %[[SO:.*]] = arith.constant 1 : i64
+// CHECK-NEXT:   %[[FOLLOWING:.*]] = arith.addi %[[R]], %[[SO]] : i64
+// CHECK-NEXT:   %[[HAS:.*]] = arith.cmpi slt, %[[FOLLOWING]], %[[UB]] : i64
+// CHECK-NEXT:   scf.if %[[HAS]] {
+// CHECK-NEXT:     %[[ONE:.*]] = arith.constant 1 : i64
+// CHECK-NEXT:     %[[NEXT:.*]] = arith.addi %[[FOLLOWING]], %[[ONE]] : i64
+// CHECK-NEXT:     %[[Z:.*]] = arith.constant 0 : i64
 // CHECK-NEXT:     %{{.*}} = arith.maxsi %lo, %[[Z]] : i64
 // CHECK:          phx.prefetch %{{.*}}[%[[NEXT]], %{{.*}}] {in_bounds}
 // CHECK-NOT:    phx.prefetch
@@ -87,3 +92,16 @@ func.func @stencil(%u: !phx.tensor<f32, ["H", "W"]>, %o: !phx.tensor<f32, ["H", 
 }
 
 // OFF-NOT: phx.prefetch
+
+// With the loads proven in bounds, the walk is kept inside the row by the loop's own
+// bounds (live anyway: no extent has to stay in a register through the inner loop):
+// it runs when the inner loop does (lb < ub), from lb + lowest offset to at most
+// ub + highest offset.
+// PROVEN-LABEL: func.func @rows
+// PROVEN:       %[[HAS:.*]] = arith.cmpi slt, %{{.*}}, %{{.*}} : i64
+// PROVEN-NEXT:  %[[RUNS:.*]] = arith.cmpi slt, %c1, %w : i64
+// PROVEN-NEXT:  %[[BOTH:.*]] = arith.andi %[[HAS]], %[[RUNS]] : i1
+// PROVEN-NEXT:  scf.if %[[BOTH]] {
+// PROVEN-NOT:     phx.sym
+// PROVEN:         arith.minsi
+// PROVEN:         phx.prefetch
