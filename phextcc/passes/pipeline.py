@@ -25,6 +25,8 @@ SCALAR_PASSES: tuple[str, ...] = (
     "phx-canonicalize", "phx-cse", "phx-licm", "prove-in-bounds",
     "strength-reduce", "phx-canonicalize", "phx-cse", "phx-dce",
 )
+# prefetch-next-row before unrolling, while each inner loop still walks its whole row
+# (its walk is then bounded by the row the loop reads, remainder included);
 # prefetch-insert right after unrolling, so that one prefetch covers the cache line of
 # 16 unrolled copies; phx-licm again after both: the remainder-loop and split bounds of
 # an inner loop are invariant in the outer one. Unrolling budgets (docs/passes.md): 64
@@ -32,9 +34,8 @@ SCALAR_PASSES: tuple[str, ...] = (
 # 128 for a line of a map's copies (saxpy's 16 x 6 ops gain; the Laplacian's 16 x 14
 # lost to LLVM's own vector loop).
 _TIER3: tuple[str, ...] = (
-    *SCALAR_PASSES, "unroll-inner{factor=16 max_ops=64 lane_max_ops=128}",
-    "prefetch-next-row", "prefetch-insert", "phx-canonicalize", "phx-cse", "phx-licm",
-    "phx-dce",
+    *SCALAR_PASSES, "prefetch-next-row", "unroll-inner{factor=16 max_ops=64 lane_max_ops=128}",
+    "prefetch-insert", "phx-canonicalize", "phx-cse", "phx-licm", "phx-dce",
 )
 
 # The tiers' IR passes (software prefetch included); SIW-level work (pipe assignment,

@@ -17,7 +17,7 @@ passes while the current row is processed:
 
     scf.if r + so < ub_outer [and lb < ub] {
         start = lb + c_min                         (max(.., 0) unless proven)
-        stop  = min(start + J L, ub + c_max)       (E_last unless proven)
+        stop  = min(start + J L, ub - s + 1 + c_max)   (E_last unless proven)
         scf.for %c = start to stop step L { prefetch t[.., r + so + e, .., c] }
     }
 
@@ -28,8 +28,11 @@ enclosing loop has a next iteration (`r + so < ub_outer`), that iteration's row 
 `r + so + e` is inside its axis too, and nothing wraps (rows are far below 2^48).
 Along the last axis:
 - when every access of the stream in the inner loop carries prove-in-bounds' mark,
-  `lb + c_min .. ub - 1 + c_max` lies inside the axis whenever `lb < ub` (part of the
-  guard), so the walk needs only the inner loop's bounds;
+  the first trip's `lb + c_min` and the last trip's `last + c_max` are inside the axis
+  whenever `lb < ub` (part of the guard). The last trip starts somewhere in
+  `[ub - s, ub - 1]`, so `lb + c_min .. ub - s + c_max` lies inside the axis and the
+  walk needs only the inner loop's bounds (an unrolled main loop's last trip starts
+  at `ub - 16`, not `ub - 1`);
 - otherwise the walk starts at `max(lb + c_min, 0)` and stops at `E_last` or before
   (an addition near the i64 limit that wraps makes the stop negative and the walk
   empty).
@@ -128,8 +131,8 @@ def proven_stream(stream: Stream, loop: scf.ForOp) -> bool:
                and tuple(op.indices[:-1]) == stream.leading)
 
 
-def next_row_prefetches(row: NextRow, loop: scf.ForOp, outer: scf.ForOp, outer_step: int,
-                        lines: int) -> list[Operation]:
+def next_row_prefetches(row: NextRow, loop: scf.ForOp, step: int, outer: scf.ForOp,
+                        outer_step: int, lines: int) -> list[Operation]:
     """The guarded walk prefetching the next row's first `lines` lines (see the module
     docstring). Only values live anyway are read (the loop bounds and induction
     variables, constants): an extent read here would hold a register through the inner
@@ -161,8 +164,8 @@ def next_row_prefetches(row: NextRow, loop: scf.ForOp, outer: scf.ForOp, outer_s
 
     next_index = plus(following, row.offset)
     start = plus(loop.lb, low)
-    if proven:  # lb + low .. ub - 1 + high is inside the last axis
-        end = plus(loop.ub, high)
+    if proven:  # the first trip (lb) and the last (lb < ub - step + 1 <= last < ub)
+        end = plus(loop.ub, high - step + 1)
     else:
         if constant_int(start) is None or constant_int(start) < 0:
             start = add(arith.MaxSIOp(start, add(constant(0), inside)), inside)
@@ -227,7 +230,7 @@ class PrefetchNextRowPass(ModulePass):
                 if target in current or target in done:
                     continue
                 done.add(target)
-                prefetches = next_row_prefetches(row, loop, outer, step_out,
+                prefetches = next_row_prefetches(row, loop, step, outer, step_out,
                                                  line_count(row.stream, loop, step))
                 if prefetches:
                     Rewriter.insert_op(prefetches, InsertPoint.before(loop))

@@ -260,8 +260,8 @@ def test_negative_distance_is_refused() -> None:
 def test_o3_prefetches_after_unrolling_by_16() -> None:
     names = list(TIER_PIPELINES[3])
     unroll = next(name for name in names if name.startswith("unroll-inner{factor=16"))
-    after = names.index(unroll) + 1
-    assert names[after:after + 2] == ["prefetch-next-row", "prefetch-insert"]
+    at = names.index(unroll)
+    assert names[at - 1] == "prefetch-next-row" and names[at + 1] == "prefetch-insert"
 
 
 # ----------------------------------------------------------------------- the examples

@@ -117,6 +117,48 @@ def test_proven_accesses_bound_the_walk_by_the_loop(rstep: int,
     assert prefetches.count > 0
 
 
+# s[r] = sum of t[r, i] for i in 0..W, for every row: after unroll-inner the main loop
+# steps by 16 and its copies read t[r, i + 0 .. i + 15], all proven in bounds, up to
+# the last multiple of 16; the remainder loop reads the rest.
+SUMS = """
+builtin.module {
+  func.func @k(%t: !phx.tensor<f32, ["H", "W"]>, %o: !phx.tensor<f32, ["H", "W"]>,
+               %lb: i64, %ub: i64) attributes {phx.kernel, phx.symbols = ["H", "W"],
+               phx.param_names = ["t", "o", "lb", "ub"]} {
+    %c0 = arith.constant 0 : i64
+    %c1 = arith.constant 1 : i64
+    %zero = arith.constant 0.0 : f32
+    %h = phx.sym "H"
+    %w = phx.sym "W"
+    scf.for %r = %c0 to %h step %c1 : i64 {
+      %s = scf.for %i = %c0 to %w step %c1 iter_args(%acc = %zero) -> (f32) : i64 {
+        %v = phx.load %t[%r, %i] : !phx.tensor<f32, ["H", "W"]> -> f32
+        %n = arith.addf %acc, %v : f32
+        scf.yield %n : f32
+      }
+      phx.store %s, %o[%r, %c0] : !phx.tensor<f32, ["H", "W"]>
+    }
+    func.return
+  }
+}
+"""
+
+
+def test_an_unrolled_main_loop_bounds_the_walk_by_its_last_trip(
+        prefetches: PrefetchRecorder) -> None:  # noqa: F811
+    """The main loop's last trip starts at ub - 16, not at ub - 1: the walk must stop
+    at the last element that trip reads (rows of exactly 16 or 32 elements)."""
+    spec = "prove-in-bounds,unroll-inner{factor=16},prefetch-next-row"
+    module = run(spec, SUMS)
+    assert ops_of(module, phx.PrefetchOp)
+    before = parse_ir(SUMS)
+    for h in (1, 2, 3):
+        for w in (1, 15, 16, 17, 31, 32, 33, 48):
+            expected = outcome(before, _arguments(max(h, 1), w, 0, 0))
+            assert outcome(module, _arguments(max(h, 1), w, 0, 0)) == expected, (h, w)
+    assert prefetches.count > 0
+
+
 @settings(max_examples=40, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow,
                                  HealthCheck.function_scoped_fixture])
