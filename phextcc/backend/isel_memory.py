@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from math import prod
 
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import IntegerAttr, UnitAttr, i64
+from xdsl.dialects.builtin import IntAttr, IntegerAttr, UnitAttr, i64
 from xdsl.ir import Block, Operation, SSAValue
 
 from phextcc.backend import isa
@@ -183,9 +183,13 @@ def select_prefetch(sel: KernelSelector, op: Operation) -> None:
     not even form a coordinate outside its tensor. A prefetch marked `in_bounds` is
     proven in range and needs no guard."""
     assert isinstance(op, phx.PrefetchOp)
+    level = op.attributes.get(phx.PREFETCH_LEVEL_ATTR)
+    if isinstance(level, IntegerAttr):
+        level = level.value
+    hint = Hint(level.data) if isinstance(level, IntAttr) else Hint.L1
     if phx.PREFETCH_IN_BOUNDS_ATTR in op.attributes:
         coord, displacement = coordinate(sel, op.tensor, op.indices, checked=False)
-        sel.op("SPREFCH", [coord], [Hint.L1, displacement])
+        sel.op("SPREFCH", [coord], [hint, displacement])
         return
     extents = sel.tensor_type(op.tensor).extents
     zero = sel.constant(0)
@@ -202,7 +206,7 @@ def select_prefetch(sel: KernelSelector, op: Operation) -> None:
     sel.emit(BranchOp("DBZ", [in_range], done, do_block))
     sel.start_block(do_block)
     coord, displacement = coordinate(sel, op.tensor, op.indices, checked=False)
-    sel.op("SPREFCH", [coord], [Hint.L1, displacement])
+    sel.op("SPREFCH", [coord], [hint, displacement])
     sel.jump(done)
     sel.start_block(done)
 

@@ -22,6 +22,7 @@ from xdsl.dialects.builtin import (
     Float32Type,
     Float64Type,
     IntAttr,
+    IntegerAttr,
     IntegerType,
     StringAttr,
     UnitAttr,
@@ -270,6 +271,10 @@ class StoreOp(IRDLOperation):
 # prefetch-insert pass sets it): instruction selection then forms the coordinate
 # without a run-time guard. phx.load/phx.store carry the same fact as a property.
 PREFETCH_IN_BOUNDS_ATTR = "in_bounds"
+# Integer attribute of a phx.prefetch: the cache level to bring the line into (the
+# SPREFCH hint: 0 = L1, the default, 1 = L2, 2 = L3, 3 = non-temporal).
+PREFETCH_LEVEL_ATTR = "level"
+PREFETCH_LEVELS = 4
 # Integer attribute on an `scf.for` whose every entry runs fewer trips than its value
 # (the remainder loop unroll-inner leaves after a loop unrolled by that factor).
 # Instruction selection carries it to the loop's bottom test (siw.trips_below).
@@ -293,6 +298,13 @@ class PrefetchOp(IRDLOperation):
 
     def verify_(self) -> None:
         _verify_indices(self.name, self.tensor, self.indices)
+        level = self.attributes.get(PREFETCH_LEVEL_ATTR)
+        if level is None:
+            return
+        number = level.value if isinstance(level, IntegerAttr) else level
+        if not (isinstance(number, IntAttr) and 0 <= number.data <= PREFETCH_LEVELS - 1):
+            raise VerifyException(f"{self.name}: `level` must be an integer from 0 to "
+                                  f"{PREFETCH_LEVELS - 1}, got {level}")
 
 
 @irdl_op_definition

@@ -109,6 +109,14 @@ def test_in_bounds_prefetch_needs_no_guard() -> None:
     assert _accesses(module) == [("SPREFCH", (0, 64))]  # hint l1, offset 64
 
 
+@pytest.mark.parametrize(("attributes", "hint"), [
+    ("{in_bounds, level = 1 : i64}", 1), ("{level = 2 : i64}", 2), ("", 0)])
+def test_a_prefetch_level_is_the_hint(attributes: str, hint: int) -> None:
+    body = f'    phx.prefetch %t[%i] {attributes} : !phx.tensor<f32, ["N"]>'
+    module = _select(f"%i: i64, {VECTOR}", body)
+    assert _accesses(module) == [("SPREFCH", (hint, 0))]
+
+
 def test_unused_values_of_the_input_are_kept() -> None:
     # Removing dead code is the IR passes' job; selection removes only what it orphaned.
     module = _select("%a: i64, %b: i64", "    %r = arith.addi %a, %b : i64", ())

@@ -8,6 +8,7 @@ import pytest
 from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import (
     FunctionType,
+    IntAttr,
     IntegerAttr,
     ModuleOp,
     UnitAttr,
@@ -17,7 +18,7 @@ from xdsl.dialects.builtin import (
     i32,
     i64,
 )
-from xdsl.ir import Block, Operation, SSAValue
+from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.printer import Printer
 from xdsl.traits import MemoryEffectKind, get_effects, is_side_effect_free
 from xdsl.transforms.dead_code_elimination import is_trivially_dead
@@ -162,3 +163,14 @@ def test_generic_form_parses_too() -> None:
     buffer = StringIO()
     Printer(stream=buffer, print_generic_format=True).print_op(module)
     assert print_ir(parse_ir(buffer.getvalue())) == print_ir(module)
+
+
+@pytest.mark.parametrize("level", [IntAttr(4), IntAttr(-1), IntegerAttr(9, i64)])
+def test_prefetch_level_must_be_a_cache_level(level: Attribute) -> None:
+    module = _kernel(lambda t, v, i: [phx.PrefetchOp(t, [i, i])])
+    prefetch = next(op for op in module.walk() if isinstance(op, phx.PrefetchOp))
+    prefetch.verify()  # no level: L1
+    prefetch.attributes[phx.PREFETCH_LEVEL_ATTR] = IntegerAttr(1, i64)
+    prefetch.verify()
+    prefetch.attributes[phx.PREFETCH_LEVEL_ATTR] = level
+    _verify_fails(prefetch, "level")

@@ -8,8 +8,8 @@
 // The loads carry no in_bounds mark here, so the walk is kept inside the row by W: it
 // starts at the inner loop's lb (a constant here: 1) and stops at the row's end or
 // after the lines of the first d iterations (7 lines, 112 elements, for this body),
-// whichever comes first. The second loop reads the same row: nothing more. The walk
-// is marked as running fewer than 8 trips per entry.
+// whichever comes first. The second loop reads the same row: nothing more. The lines
+// go to L2 (level 1), and the walk is marked as running fewer than 8 trips per entry.
 // CHECK-LABEL: func.func @rows
 // CHECK:      scf.for %[[R:.*]] = %{{.*}} to %[[H:.*]] step %{{.*}} : i64 {
 // CHECK-NEXT:   %[[ONE:.*]] = arith.constant 1 : i64
@@ -23,7 +23,7 @@
 // CHECK-NEXT:     %[[STOP:.*]] = arith.minsi %[[SPAN]], %[[W]] : i64
 // CHECK-NEXT:     %[[LINE:.*]] = arith.constant 16 : i64
 // CHECK-NEXT:     scf.for %[[C:.*]] = %[[START]] to %[[STOP]] step %[[LINE]] : i64 {
-// CHECK-NEXT:       phx.prefetch %{{.*}}[%[[NEXT]], %[[C]]] {in_bounds} : !phx.tensor<f32, ["H", "W"]>
+// CHECK-NEXT:       phx.prefetch %{{.*}}[%[[NEXT]], %[[C]]] {in_bounds, level = #builtin.int<1>} : !phx.tensor<f32, ["H", "W"]>
 // CHECK-NEXT:     } {phx.trips_below = #builtin.int<8>}
 // CHECK-NEXT:   }
 // CHECK-NEXT:   scf.for
@@ -65,7 +65,7 @@ func.func @rows(%x: !phx.tensor<f32, ["H", "W"]>, %out: !phx.tensor<f32, ["H"]>)
 // CHECK-NEXT:     %[[NEXT:.*]] = arith.addi %[[FOLLOWING]], %[[ONE]] : i64
 // CHECK-NEXT:     %[[Z:.*]] = arith.constant 0 : i64
 // CHECK-NEXT:     %{{.*}} = arith.maxsi %lo, %[[Z]] : i64
-// CHECK:          phx.prefetch %{{.*}}[%[[NEXT]], %{{.*}}] {in_bounds}
+// CHECK:          phx.prefetch %{{.*}}[%[[NEXT]], %{{.*}}] {in_bounds, level = #builtin.int<1>}
 // CHECK-NOT:    phx.prefetch
 // CHECK:      func.return
 func.func @stencil(%u: !phx.tensor<f32, ["H", "W"]>, %o: !phx.tensor<f32, ["H", "W"]>, %lo: i64) {
