@@ -166,4 +166,36 @@ def bind_arguments(kernel: KernelInfo, args: Sequence | Mapping) -> BoundArgumen
             raise ArgumentError("", f"shape symbol '{name}' of kernel '{kernel.name}' is "
                                 "not bound by any tensor argument")
         symbols.append(symbol_values[name][0])
+    shared_memory(kernel, tensors, {index: array.ctypes.data
+                                    for index, array in tensors.items()})
     return BoundArguments(kernel, tuple(symbols), scalars, tensors)
+
+
+def shared_memory(kernel: KernelInfo, tensors: Mapping[int, np.ndarray],
+                  addresses: Mapping[int, int]) -> bool:
+    """Whether two tensor arguments share memory (every tensor is C-contiguous, so its
+    memory is ``[address, address + nbytes)``).
+
+    Two tensors may be one array passed twice, or overlap element for element (the same
+    first element and element size: the optimised code keeps every element's reads and
+    writes in order across tensors). Any other overlap, a view of a buffer shifted
+    against another, is an ArgumentError: software pipelining and unrolling reorder
+    accesses of different iterations, so such arguments would give each -O level
+    different results."""
+    spans = sorted((addresses[index], addresses[index] + array.nbytes, index)
+                   for index, array in tensors.items() if array.nbytes)
+    shared = False
+    for position, (start, end, index) in enumerate(spans):
+        for other_start, _, other in spans[position + 1:]:
+            if other_start >= end:
+                break
+            shared = True
+            if other_start != start or tensors[other].itemsize != tensors[index].itemsize:
+                first, second = sorted((index, other))
+                raise ArgumentError(
+                    kernel.params[second].name,
+                    f"shares memory with '{kernel.params[first].name}' without being the "
+                    "same array: tensor arguments must be one array or not overlap (a "
+                    "shifted view of one buffer would give each -O level different "
+                    "results)")
+    return shared

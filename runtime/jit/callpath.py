@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from phextcc.backend.program import KernelInfo
-from runtime.binding import TENSOR_DTYPES, BoundArguments
+from runtime.binding import TENSOR_DTYPES, BoundArguments, shared_memory
 from runtime.floatbits import I32_MAX, I32_MIN, I64_MAX, I64_MIN, f32_bits, f64_bits
 
 ScalarEncoder = Callable[[object], "int | None"]
@@ -216,14 +216,9 @@ class CallPlan:
 
 
 def overlapping(bound: BoundArguments, addresses: dict[int, int]) -> bool:
-    """Whether two tensor arguments share memory. Every tensor is C-contiguous, so its
-    memory is exactly ``[address, address + nbytes)``."""
-    spans = [(addresses[index], addresses[index] + array.nbytes)
-             for index, array in bound.tensors.items() if array.nbytes]
-    if len(spans) < 2:
-        return False
-    spans.sort()
-    return any(spans[i][1] > spans[i + 1][0] for i in range(len(spans) - 1))
+    """Whether two tensor arguments share memory (an ArgumentError when they overlap
+    other than element for element: ``binding.shared_memory``)."""
+    return shared_memory(bound.kernel, bound.tensors, addresses)
 
 
 def plan_for(plans: dict[str, CallPlan], kernel: KernelInfo) -> CallPlan:

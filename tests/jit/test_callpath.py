@@ -98,8 +98,12 @@ def test_overlapping_compares_memory_spans() -> None:
     plan = CallPlan(kernel)
     touching = plan.bind([base[:5], base[5:], 1.0])
     assert touching is not None and not overlapping(touching, plan.addresses(touching))
-    shared = plan.bind([base[:6], base[4:], 1.0])
-    assert shared is not None and overlapping(shared, plan.addresses(shared))
+    same = plan.bind([base, base, 1.0])
+    assert same is not None and overlapping(same, plan.addresses(same))
+    shifted = plan.bind([base[:6], base[4:], 1.0])
+    assert shifted is not None
+    with pytest.raises(ArgumentError, match="shares memory with 'x'"):
+        overlapping(shifted, plan.addresses(shifted))
 
 
 def test_concurrent_runs_of_one_module() -> None:

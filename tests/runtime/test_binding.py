@@ -98,3 +98,41 @@ def test_unbound_symbol() -> None:
 def test_float_too_large_for_a_float_parameter() -> None:
     with pytest.raises(ArgumentError, match="'d': value .* does not fit in f64"):
         bind_arguments(KERNEL, _replace(6, 10 ** 400))
+
+
+PAIR = KernelInfo(name="pair", params=(tensor("x", "f32", "n"), tensor("out", "f32", "n")),
+                  symbols=("n",), entry=0, length=1)
+
+
+def test_tensors_are_one_array_or_disjoint() -> None:
+    buf = np.arange(12, dtype=np.float32)
+    bind_arguments(PAIR, [buf, buf])  # one array twice: element for element
+    bind_arguments(PAIR, [buf[:6], buf[6:]])  # touching, not overlapping
+    bind_arguments(PAIR, [buf[:6], buf[:6].copy()])
+    bind_arguments(PAIR, [buf[:6], buf[:6].view(np.float32)])  # a second view, same start
+    for x, out in ((buf[:11], buf[1:]), (buf[1:], buf[:11]), (buf[2:8], buf[:6])):
+        with pytest.raises(ArgumentError, match="argument 'out': shares memory with 'x' "
+                                                 "without being the same array"):
+            bind_arguments(PAIR, [x, out])
+
+
+def test_both_engines_reject_a_shifted_view_at_every_level() -> None:
+    """`out[i] = x[i] * 2 + 1` with out = x shifted by one element: -O0 runs a
+    recurrence, -O3's unrolled and pipelined loop would not; the call is refused."""
+    from phextcc import driver
+    from runtime.jit import jit_compile, run
+    from runtime.simulator import simulate
+
+    source = "kernel shift(x: f32[N], out: f32[N]) { for i in 0..N { out[i] = x[i] * 2.0 + 1.0; } }"
+    for level in (0, 3):
+        program = driver.compile_source(source, "shift.phx", driver.Options(opt_level=level))
+        native = jit_compile(program, opt_level=level)
+        for natively in (False, True):
+            buf = np.arange(40, dtype=np.float32)
+            args = {"x": buf[:-1], "out": buf[1:]}
+            with pytest.raises(ArgumentError, match="shares memory"):
+                if natively:
+                    run(native, "shift", args)
+                else:
+                    simulate(program, "shift", args)
+            assert np.array_equal(buf, np.arange(40, dtype=np.float32))  # nothing ran
