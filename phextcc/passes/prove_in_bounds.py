@@ -149,8 +149,10 @@ class RangeAnalysis:
         lower, upper = self.interval(loop.lb), self.interval(loop.ub)
         if lower is None or upper is None:
             return None
+        # `scf.for` runs only with a positive step (the lowering guards a step known
+        # at run time with `scf.if step > 0`), so lb <= i <= ub - 1 whatever its size.
         step = constant_int(loop.step)
-        if step is None or step <= 0 or step >= MAX_CONSTANT:
+        if step is not None and not 0 < step < MAX_CONSTANT:
             return None
         return Interval(lower.lower, tuple(form - Affine(1) for form in upper.upper))
 
@@ -169,6 +171,15 @@ def _constant(analysis: RangeAnalysis, op: arith.ConstantOp) -> Interval | None:
 
 def _symbol(analysis: RangeAnalysis, op: phx.SymOp) -> Interval | None:
     return Interval.exactly(Affine.symbol(op.symbol.data))
+
+
+def _sentron_id(analysis: RangeAnalysis, op: phx.SentronIdOp) -> Interval | None:
+    """A sentron's number is at least 0 (and below the sentron count)."""
+    return Interval((Affine(0),), ())
+
+
+def _sentron_count(analysis: RangeAnalysis, op: phx.NumSentronsOp) -> Interval | None:
+    return Interval((Affine(1),), ())
 
 
 def _add(analysis: RangeAnalysis, op: arith.AddiOp) -> Interval | None:
@@ -227,6 +238,8 @@ def _remainder(analysis: RangeAnalysis, op: arith.RemSIOp) -> Interval | None:
 OP_RULES: dict[type[Operation], Callable[[RangeAnalysis, Operation], Interval | None]] = {
     arith.ConstantOp: _constant,  # type: ignore[dict-item]
     phx.SymOp: _symbol,  # type: ignore[dict-item]
+    phx.SentronIdOp: _sentron_id,  # type: ignore[dict-item]
+    phx.NumSentronsOp: _sentron_count,  # type: ignore[dict-item]
     arith.AddiOp: _add,  # type: ignore[dict-item]
     arith.SubiOp: _subtract,  # type: ignore[dict-item]
     arith.MuliOp: _multiply,  # type: ignore[dict-item]

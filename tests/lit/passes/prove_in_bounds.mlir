@@ -48,7 +48,8 @@ builtin.module {
 // index past the end (`i + 1` with `i < N`), a negative one, a loaded index (read at a
 // constant index, itself unproven), a loop
 // variable bounded by an iter_arg, an index into the wrong axis (H vs W), a constant
-// past a literal extent, and `i % 4` when i may be negative.
+// past a literal extent, `i % 4` when i may be negative, and a loop with a run-time
+// step from an argument that may be negative.
 // CHECK-LABEL: func.func @unproven
 // CHECK-NOT: in_bounds
 // CHECK: func.return
@@ -83,6 +84,29 @@ builtin.module {
     scf.for %i = %neg to %c4 step %c1 : i64 {
       %r = arith.remsi %i, %c4 : i64
       phx.store %x, %lit[%r] : !phx.tensor<f32, [4]>
+    }
+    %k = phx.num_sentrons
+    scf.for %i = %s to %n step %k : i64 {
+      phx.store %x, %a[%i] : !phx.tensor<f32, ["N"]>
+    }
+    func.return
+  }
+
+// A cyclic split over the sentrons, `for i in sentron_id()..N step num_sentrons()`:
+// a sentron's number is at least 0, and a step known only at run time is positive
+// whenever the loop runs (the lowering guards it), so i lies in [0, N - 1]. The same
+// loop from an argument (above, in @unproven) may start below 0.
+// CHECK-LABEL: func.func @cyclic
+// CHECK-COUNT-2: {in_bounds}
+// CHECK-NOT: {in_bounds}
+// CHECK: func.return
+  func.func @cyclic(%a: !phx.tensor<f32, ["N"]>, %b: !phx.tensor<f32, ["N"]>) {
+    %s = phx.sentron_id
+    %k = phx.num_sentrons
+    %n = phx.sym "N"
+    scf.for %i = %s to %n step %k : i64 {
+      %x = phx.load %a[%i] : !phx.tensor<f32, ["N"]> -> f32
+      phx.store %x, %b[%i] : !phx.tensor<f32, ["N"]>
     }
     func.return
   }
