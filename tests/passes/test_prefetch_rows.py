@@ -28,18 +28,31 @@ from .test_prefetch import (  # noqa: F401  (the fixture)
     prefetches,
 )
 
+
+def _kernel(body: str) -> str:
+    """Kernel k(t, o: f32[H, W], lb, ub: i64) around ``body`` (with %c0, %c1, %h and
+    %w defined)."""
+    return f"""
+builtin.module {{
+  func.func @k(%t: !phx.tensor<f32, ["H", "W"]>, %o: !phx.tensor<f32, ["H", "W"]>,
+               %lb: i64, %ub: i64) attributes {{phx.kernel, phx.symbols = ["H", "W"],
+               phx.param_names = ["t", "o", "lb", "ub"]}} {{
+    %c0 = arith.constant 0 : i64
+    %c1 = arith.constant 1 : i64
+    %h = phx.sym "H"
+    %w = phx.sym "W"
+{body}
+    func.return
+  }}
+}}
+"""
+
+
 # o[r, i] = t[r, i - 1] + t[r + 1, i] for r = 0, RSTEP, ... below H - 1 and i from lb
 # to ub: rows r and r + 1 of t are read, so row r + RSTEP + 1 is the one prefetched
 # (for RSTEP = 1, r + 2). t[r, i - 1] traps for i = 0, and i >= W traps too.
-ROWS = """
-builtin.module {
-  func.func @k(%t: !phx.tensor<f32, ["H", "W"]>, %o: !phx.tensor<f32, ["H", "W"]>,
-               %lb: i64, %ub: i64) attributes {phx.kernel, phx.symbols = ["H", "W"],
-               phx.param_names = ["t", "o", "lb", "ub"]} {
-    %c0 = arith.constant 0 : i64
-    %c1 = arith.constant 1 : i64
+ROWS = _kernel("""\
     %rstep = arith.constant RSTEP : i64
-    %h = phx.sym "H"
     %last = arith.subi %h, %c1 : i64
     scf.for %r = %c0 to %last step %rstep : i64 {
       %down = arith.addi %r, %c1 : i64
@@ -50,18 +63,12 @@ builtin.module {
         %d = arith.addf %a, %b : f32
         phx.store %d, %o[%r, %i] : !phx.tensor<f32, ["H", "W"]>
       }
-    }
-    func.return
-  }
-}
-"""
+    }""")
 
 
 # The same nest over every in-range column, i in 1..W: prove-in-bounds marks the loads,
 # so the walk is bounded by the inner loop's own bounds instead of W.
-PROVEN = ROWS.replace("scf.for %i = %lb to %ub", "scf.for %i = %c1 to %w").replace(
-    "%last = arith.subi %h, %c1 : i64", "%last = arith.subi %h, %c1 : i64\n"
-    "    %w = phx.sym \"W\"")
+PROVEN = ROWS.replace("scf.for %i = %lb to %ub", "scf.for %i = %c1 to %w")
 
 
 def _arguments(h: int, w: int, lb: int, ub: int) -> dict[str, Any]:
@@ -120,16 +127,8 @@ def test_proven_accesses_bound_the_walk_by_the_loop(rstep: int,
 # s[r] = sum of t[r, i] for i in 0..W, for every row: after unroll-inner the main loop
 # steps by 16 and its copies read t[r, i + 0 .. i + 15], all proven in bounds, up to
 # the last multiple of 16; the remainder loop reads the rest.
-SUMS = """
-builtin.module {
-  func.func @k(%t: !phx.tensor<f32, ["H", "W"]>, %o: !phx.tensor<f32, ["H", "W"]>,
-               %lb: i64, %ub: i64) attributes {phx.kernel, phx.symbols = ["H", "W"],
-               phx.param_names = ["t", "o", "lb", "ub"]} {
-    %c0 = arith.constant 0 : i64
-    %c1 = arith.constant 1 : i64
+SUMS = _kernel("""\
     %zero = arith.constant 0.0 : f32
-    %h = phx.sym "H"
-    %w = phx.sym "W"
     scf.for %r = %c0 to %h step %c1 : i64 {
       %s = scf.for %i = %c0 to %w step %c1 iter_args(%acc = %zero) -> (f32) : i64 {
         %v = phx.load %t[%r, %i] : !phx.tensor<f32, ["H", "W"]> -> f32
@@ -137,11 +136,7 @@ builtin.module {
         scf.yield %n : f32
       }
       phx.store %s, %o[%r, %c0] : !phx.tensor<f32, ["H", "W"]>
-    }
-    func.return
-  }
-}
-"""
+    }""")
 
 
 def test_an_unrolled_main_loop_bounds_the_walk_by_its_last_trip(
