@@ -89,8 +89,11 @@ MAX_DISTANCE_ELEMENTS = 1 << 16
 # Each stream costs an S op per line per iteration; past this many the S pipe pays more
 # than the misses cost.
 MAX_STREAMS_PER_LOOP = 8
-# Lines prefetched before the loop for its first iterations, per stream.
-MAX_START_LINES = 16
+# Lines prefetched before the loop for its first iterations, per stream. It must not
+# bind at the usual distances: a line of the first d iterations left out is a DRAM miss
+# the loop's own prefetches never cover (the stream example's producer prefetches 18
+# lines ahead; a cap of 16 cost its consumer about 600 cycles of waiting, cold).
+MAX_START_LINES = 32
 # How many constant additions `iv_offset` follows from the induction variable.
 MAX_OFFSET_CHAIN = 4
 

@@ -42,7 +42,7 @@ variables, constants): an extent read there would hold a register through the in
 loop, which on warm caches cost the Laplacian's row loop more than the walk (26% more
 cycles with `H` and `W` held, 3% without). L is a line's elements; J is the number of
 lines prefetch-insert's start prefetches would cover (the lines of the first `d`
-iterations, at most MAX_START_LINES), fewer when a constant extent holds fewer lines;
+iterations), at most MAX_ROW_LINES, fewer when a constant extent holds fewer lines;
 a short row stops the walk at its end. The walk is marked `phx.trips_below` (J + 1),
 so the backend does not software-pipeline it.
 
@@ -69,7 +69,6 @@ from phextcc.ir import phx_dialect as phx
 from phextcc.passes.loop_rebuild import defined_outside
 from phextcc.passes.prefetch import (
     MAX_INDEX_OFFSET,
-    MAX_START_LINES,
     Stream,
     candidate_step,
     extent_value,
@@ -79,6 +78,9 @@ from phextcc.passes.prefetch import (
 )
 from phextcc.passes.unroll import constant, constant_int
 
+# At most this many lines of a next row: the walk is for rows too short to prefetch
+# along; a longer row's loop prefetches its own first lines (prefetch-insert's start).
+MAX_ROW_LINES = 16
 # The next row goes to L2, not L1: it is read a whole row later, and natively a line
 # brought into L1 that early is evicted by the current rows first (the Laplacian ran
 # 3-6% slower than -O2 with L1 prefetches of its next row, within noise with L2 ones).
@@ -118,10 +120,10 @@ def row_of(stream: Stream, outer: scf.ForOp) -> NextRow | None:
 
 def line_count(stream: Stream, loop: scf.ForOp, step: int) -> int:
     """Lines of the next row to prefetch: those of the first `d` iterations (at most
-    MAX_START_LINES), and no more than a constant row holds."""
+    MAX_ROW_LINES), and no more than a constant row holds."""
     line = stream.elements_per_line
     ahead = prefetch_distance(loop, step, [stream]) * step
-    lines = min(MAX_START_LINES, -(-ahead // line))
+    lines = min(MAX_ROW_LINES, -(-ahead // line))
     extent = stream.tensor_type.extents[-1]
     if isinstance(extent, int):
         lines = min(lines, -(-extent // line))

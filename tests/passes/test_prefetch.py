@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 from xdsl.dialects import scf
+from xdsl.dialects.builtin import f32
 
 from phextcc import driver
 from phextcc.backend.codegen import compile_module
@@ -23,7 +24,9 @@ from phextcc.ir import phx_dialect as phx
 from phextcc.ir.context import make_context, parse_ir
 from phextcc.passes.pipeline import TIER_PIPELINES, build_pipeline
 from phextcc.passes.prefetch import (
+    PlannedStream,
     PrefetchInsertPass,
+    Stream,
     find_streams,
     prefetch_distance,
 )
@@ -250,6 +253,21 @@ def test_prefetches_are_marked_in_bounds_and_bounded_by_the_split() -> None:
                     and not first[0].is_ancestor(op)]
     assert inside_first and before_first
     assert len(inside_first) + len(before_first) == len(prefetches)
+
+
+@pytest.mark.parametrize("iterations", [1, 2, 16, 18, 32])
+def test_start_prefetches_cover_every_line_the_loop_does_not(iterations: int) -> None:
+    """The loop prefetches `iterations` iterations ahead of its accesses; the lines of
+    the first `iterations` iterations must all be prefetched before it, or each one
+    left out is a DRAM miss (the stream example's producer is 18 lines ahead)."""
+    from xdsl.ir import Block
+
+    tensor = Block(arg_types=[phx.TensorType(f32, ["N"])]).args[0]
+    stream = Stream(tensor, (), frozenset(range(16)), True)
+    planned = PlannedStream(stream, stream.prefetch_offsets(16, iterations), 16 * iterations)
+    starts = planned.start_offsets()
+    assert starts == tuple(range(0, 16 * iterations, 16))
+    assert max(starts) < min(planned.offsets)
 
 
 def test_negative_distance_is_refused() -> None:
