@@ -139,11 +139,9 @@ def lower_for(sel: KernelSelector, op: Operation) -> None:
         overwritten = {arg for arg, value in zip(body.args, back) if value is not arg}
         saved = {value: sel.copy(value) for value in yields if value in overwritten}
         landing = Block()
-        sel.branch(mnemonic, test, body, back, landing)
+        bottom_test = sel.branch(mnemonic, test, body, back, landing)
         trips_below = op.attributes.get(phx.TRIPS_BELOW_ATTR)
         if trips_below is not None:
-            bottom_test = sel.block.last_op
-            assert bottom_test is not None
             bottom_test.attributes[siw.TRIPS_BELOW_ATTR] = trips_below
         sel.start_block(landing)
         sel.jump(done, [saved.get(value, value) for value in yields])

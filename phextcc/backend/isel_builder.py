@@ -225,11 +225,13 @@ class KernelSelector:
 
     def branch(self, mnemonic: str, args: Sequence[SSAValue], taken: Block,
                taken_values: Sequence[SSAValue], fallthrough: Block,
-               fallthrough_values: Sequence[SSAValue] = ()) -> None:
+               fallthrough_values: Sequence[SSAValue] = ()) -> BranchOp:
         """A conditional branch passing values along both edges."""
         to_taken, to_fallthrough = self.edge_copies(
             [(taken, taken_values), (fallthrough, fallthrough_values)])
-        self.emit(BranchOp(mnemonic, args, taken, fallthrough, to_taken, to_fallthrough))
+        branch = BranchOp(mnemonic, args, taken, fallthrough, to_taken, to_fallthrough)
+        self.emit(branch)
+        return branch
 
 
 def register_type_for(ir_type: Attribute) -> Attribute:

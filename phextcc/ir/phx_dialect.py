@@ -57,6 +57,8 @@ from xdsl.traits import (
 )
 from xdsl.utils.exceptions import VerifyException
 
+from phextcc.backend.isa import Hint
+
 # Element types a tensor may hold (no bool tensors) and scalar types messages may carry.
 TENSOR_ELEMENT_TYPES: tuple[Attribute, ...] = (
     IntegerType(32),
@@ -271,10 +273,9 @@ class StoreOp(IRDLOperation):
 # prefetch-insert pass sets it): instruction selection then forms the coordinate
 # without a run-time guard. phx.load/phx.store carry the same fact as a property.
 PREFETCH_IN_BOUNDS_ATTR = "in_bounds"
-# Integer attribute of a phx.prefetch: the cache level to bring the line into (the
-# SPREFCH hint: 0 = L1, the default, 1 = L2, 2 = L3, 3 = non-temporal).
+# Integer attribute of a phx.prefetch: the cache level to bring the line into, a
+# value of the ISA's SPREFCH hint (isa.Hint; absent: L1).
 PREFETCH_LEVEL_ATTR = "level"
-PREFETCH_LEVELS = 4
 # Integer attribute on an `scf.for` whose every entry runs fewer trips than its value
 # (the remainder loop unroll-inner leaves after a loop unrolled by that factor).
 # Instruction selection carries it to the loop's bottom test (siw.trips_below).
@@ -302,9 +303,10 @@ class PrefetchOp(IRDLOperation):
         if level is None:
             return
         number = level.value if isinstance(level, IntegerAttr) else level
-        if not (isinstance(number, IntAttr) and 0 <= number.data <= PREFETCH_LEVELS - 1):
-            raise VerifyException(f"{self.name}: `level` must be an integer from 0 to "
-                                  f"{PREFETCH_LEVELS - 1}, got {level}")
+        hints = {int(hint) for hint in Hint}
+        if not (isinstance(number, IntAttr) and number.data in hints):
+            raise VerifyException(f"{self.name}: `level` must be an SPREFCH hint "
+                                  f"({min(hints)} to {max(hints)}), got {level}")
 
 
 @irdl_op_definition

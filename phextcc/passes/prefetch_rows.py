@@ -65,6 +65,7 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
+from phextcc.backend.isa import Hint
 from phextcc.ir import phx_dialect as phx
 from phextcc.passes.loop_rebuild import defined_outside
 from phextcc.passes.prefetch import (
@@ -84,7 +85,7 @@ MAX_ROW_LINES = 16
 # The next row goes to L2, not L1: it is read a whole row later, and natively a line
 # brought into L1 that early is evicted by the current rows first (the Laplacian ran
 # 3-6% slower than -O2 with L1 prefetches of its next row, within noise with L2 ones).
-NEXT_ROW_LEVEL = 1
+NEXT_ROW_LEVEL = Hint.L2
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ def next_row_prefetches(row: NextRow, loop: scf.ForOp, step: int, outer: scf.For
     leading[row.position] = next_index
     prefetch = phx.PrefetchOp(stream.tensor, [*leading, body.args[0]])
     prefetch.attributes[phx.PREFETCH_IN_BOUNDS_ATTR] = UnitAttr()
-    prefetch.attributes[phx.PREFETCH_LEVEL_ATTR] = IntAttr(NEXT_ROW_LEVEL)
+    prefetch.attributes[phx.PREFETCH_LEVEL_ATTR] = IntAttr(int(NEXT_ROW_LEVEL))
     body.add_ops([prefetch, scf.YieldOp()])
     walk = scf.ForOp(start, stop, add(constant(line), inside), [], Region(body))
     walk.attributes[phx.TRIPS_BELOW_ATTR] = IntAttr(lines + 1)

@@ -128,9 +128,7 @@ class RangeCheck:
             return ir.Constant(I1, int(abs(constant) <= limit))
         key = (poly, limit)
         if key not in self.bounded:
-            b = self.b
-            shifted = b.add(self.poly(poly), self.i64(limit))
-            self.bounded[key] = b.icmp_unsigned("<=", shifted, self.i64(2 * limit))
+            self.bounded[key] = self.within_value(self.poly(poly), limit)
         return self.bounded[key]
 
     def sign(self, poly: Poly) -> int | None:
